@@ -1,0 +1,60 @@
+#include "io/report_json.hpp"
+
+#include <cmath>
+
+namespace absrep::io {
+
+namespace {
+// JSON has no NaN: a missing or undefined number is null.
+nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+nlohmann::json number(const std::optional<double>& x) { return x ? number(*x) : nlohmann::json(nullptr); }
+}  // namespace
+
+nlohmann::json matrix_to_json(const Eigen::MatrixXd& M) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < M.rows(); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (Eigen::Index j = 0; j < M.cols(); ++j) row.push_back(number(M(i, j)));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+nlohmann::json to_json(const Report& r, bool include_kernel) {
+  nlohmann::json j;
+  j["solver"] = r.solver;
+  j["status"] = to_string(r.status);
+  if (!r.note.empty()) j["note"] = r.note;
+  j["ps"] = number(r.ps);
+  nlohmann::json per = nlohmann::json::array();
+  for (double v : r.ps_per_label) per.push_back(number(v));
+  j["ps_per_label"] = per;
+  j["energy"] = number(r.energy);
+  j["kernel_rel_err"] = number(r.kernel_rel_err);
+  j["energy_rel_gap"] = number(r.energy_rel_gap);
+  j["kkt_min"] = number(r.kkt_min);
+  j["kkt_method"] = r.kkt_method.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.kkt_method);
+  j["participation_ratio"] = number(r.participation_ratio);
+  j["iterations"] = r.iterations;
+  j["seconds"] = r.seconds;
+  if (r.applicable) {
+    j["applicable"] = *r.applicable;
+    j["case"] = r.theory_case;
+    j["c"] = number(r.c);
+  }
+  if (r.stationarity) {
+    j["stationarity"] = number(r.stationarity);
+    j["polish_rounds"] = r.polish_rounds.value_or(0);
+    j["seed"] = r.seed;
+  }
+  if (r.selectivity) {
+    j["selectivity"] = {{"active", r.selectivity->active},
+                        {"single_label", r.selectivity->single_label},
+                        {"mixed", r.selectivity->mixed},
+                        {"fraction_single", number(r.selectivity->fraction_single)}};
+  }
+  if (include_kernel) j["kernel"] = r.kernel.size() ? matrix_to_json(r.kernel) : nlohmann::json(nullptr);
+  return j;
+}
+
+}  // namespace absrep::io

@@ -1,0 +1,45 @@
+// The KKT certificate of global optimality (THEORY.md, "The effective (mean-field) problem"):
+//
+//   kkt_min = min over nonzero h ∈ col(Kx) of e(h) / (½λ1 hᵀKx⁺h) = 1 − (λ2/λ1) φ(h)ᵀGφ(h) / hᵀKx⁺h
+//
+// A representation with kernel K is a global minimum (up to ε) iff kkt_min ≥ −ε.
+//  - relu, P small, Kx full rank: exact. relu is homogeneous, so the minimum is 1 − (λ2/λ1)R*,
+//    R* the largest value of the Rayleigh quotient over the sign faces σ ∈ {−,0,+}^P. On its face
+//    the maximiser is a generalised eigenvector of (D_σ G D_σ, (Kx⁺)_JJ) with the face's signs;
+//    every face is enumerated (3^P − 1 of them).
+//  - linear: exact, one generalised eigenproblem of (G, Kx⁺) on col(Kx).
+//  - otherwise: multi-start local search, an upper bound on the true minimum (method "search").
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "meanfield/energy.hpp"
+
+namespace absrep {
+
+enum class KktMethod { exact, search };
+std::string to_string(KktMethod m);
+
+struct KktOptions {
+  int exact_max_samples = 10;  // enumerate sign faces up to this P (3^10 ≈ 59k faces)
+  int starts = 24;             // local-search starts
+  std::uint64_t seed = 0;
+  const Eigen::MatrixXd* candidates = nullptr;  // extra starts (P×k), e.g. a network's neurons
+};
+
+struct KktReport {
+  double kkt_min = 0.0;
+  KktMethod method = KktMethod::search;
+  Eigen::VectorXd argmin;  // the tuning h attaining it (scale meaningful only for non-homogeneous φ)
+  long evaluated = 0;      // faces enumerated or local searches run
+};
+
+// Scale-free ratio r(h) for a frozen G; the gradient if non-null.
+double kkt_ratio(const EffectiveProblem& problem, const Eigen::MatrixXd& G, const Eigen::VectorXd& h,
+                 Eigen::VectorXd* grad = nullptr);
+
+KktReport kkt_min(const EffectiveProblem& problem, const Eigen::MatrixXd& K, const KktOptions& options = {});
+
+}  // namespace absrep

@@ -1,0 +1,121 @@
+#include "study/point.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "meanfield/energy.hpp"
+#include "theory/closed_form.hpp"
+
+namespace absrep {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The fields every solver reports from a kernel: PS, participation ratio, comparison with
+// the closed form where it applies.
+void describe_kernel(Report& r, const Task& task, const ClosedForm& theory) {
+  const ParallelismScore ps = parallelism_score(task, r.kernel);
+  r.ps = ps.ps;
+  r.ps_per_label = ps.per_label;
+  r.participation_ratio = participation_ratio(r.kernel);
+  if (theory.applicable) {
+    r.kernel_rel_err = kernel_relative_error(r.kernel, theory.K);
+    r.energy_rel_gap = (r.energy - theory.energy) / std::abs(theory.energy);
+  }
+}
+
+}  // namespace
+
+void validate(const ModelSpec& model) {
+  require(model.width >= 1, "width", "width must be >= 1, got " + std::to_string(model.width));
+  require(model.depth == 1, "depth", "depth > 1 is not implemented yet (deep networks: issue 6)");
+  require(std::isfinite(model.lam1) && model.lam1 > 0, "lam1", "lam1 must be positive");
+  require(std::isfinite(model.lam2) && model.lam2 > 0, "lam2", "lam2 must be positive");
+}
+
+Problem build_problem(const PointSpec& spec) {
+  validate(spec.model);
+  return make_problem(spec.task, spec.geometry);
+}
+
+Report solve_theory(const PointSpec& spec) {
+  const auto start = std::chrono::steady_clock::now();
+  const Problem pb = build_problem(spec);
+  const ModelSpec& md = spec.model;
+  const ClosedForm cf = closed_form(pb.task, pb.geometry, md.activation, md.lam1, md.lam2);
+  Report r;
+  r.solver = "theory";
+  r.applicable = cf.applicable;
+  r.theory_case = cf.case_name;
+  if (!cf.applicable) {
+    r.status = Status::invalid;
+    r.note = cf.reason;
+    r.seconds = seconds_since(start);
+    return r;
+  }
+  r.status = Status::converged;
+  r.c = cf.c;
+  r.energy = cf.energy;
+  r.kernel = cf.K;
+  if (!cf.exact) r.note = cf.case_name == "odd-infimum" ? "infimum, approached as N grows" : "small-lambda limit";
+  describe_kernel(r, pb.task, cf);
+  // The certificate of the closed form itself: K* must satisfy the KKT condition.
+  const EffectiveProblem ep(pb.Kx, pb.task.Ky(), md.activation, md.lam1, md.lam2);
+  const KktReport kkt = kkt_min(ep, r.kernel);
+  r.kkt_min = kkt.kkt_min;
+  r.kkt_method = to_string(kkt.method);
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+Report solve_train(const PointSpec& spec, const TrainOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const Problem pb = build_problem(spec);
+  const ModelSpec& md = spec.model;
+  const TwoLayerLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.lam1, md.lam2);
+  const TrainResult tr = train(loss, options);
+  Report r;
+  r.solver = "train";
+  r.seed = options.seed;
+  r.status = tr.status;
+  r.note = tr.note;
+  r.iterations = tr.iterations;
+  r.stationarity = tr.stationarity;
+  r.polish_rounds = tr.polish_rounds;
+  r.energy = tr.loss;
+  if (tr.status == Status::diverged) {
+    r.seconds = seconds_since(start);
+    return r;
+  }
+  const Eigen::MatrixXd H = (loss.W1a(tr.theta) * pb.Xa).transpose();  // P×N
+  const EffectiveProblem ep(pb.Kx, pb.task.Ky(), md.activation, md.lam1, md.lam2);
+  r.kernel = ep.kernel(H);
+  const ClosedForm cf = closed_form(pb.task, pb.geometry, md.activation, md.lam1, md.lam2);
+  describe_kernel(r, pb.task, cf);
+  Eigen::MatrixXd A;
+  md.activation.apply(H, A);
+  r.selectivity = selectivity(pb.task, A.transpose());
+  // The strongest neurons seed the local search (for the activations without an exact method).
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(H.cols()));
+  for (Eigen::Index i = 0; i < H.cols(); ++i) order[i] = i;
+  const std::size_t keep = std::min<std::size_t>(order.size(), 16);
+  std::partial_sort(order.begin(), order.begin() + keep, order.end(),
+                    [&](Eigen::Index a, Eigen::Index b) { return H.col(a).norm() > H.col(b).norm(); });
+  Eigen::MatrixXd strongest(H.rows(), keep);
+  for (std::size_t j = 0; j < keep; ++j) strongest.col(j) = H.col(order[j]);
+  KktOptions ko;
+  ko.seed = options.seed;
+  ko.candidates = &strongest;
+  const KktReport kkt = kkt_min(ep, r.kernel, ko);
+  r.kkt_min = kkt.kkt_min;
+  r.kkt_method = to_string(kkt.method);
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+}  // namespace absrep
