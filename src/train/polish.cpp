@@ -2,6 +2,8 @@
 
 #include <LBFGSB.h>
 
+#include "core/finish_lbfgs.hpp"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -57,82 +59,6 @@ class PinnedEnergy {
   double energy_ = 0.0;
 };
 
-// The last digits. Near the minimum, energy differences fall below the rounding of E itself
-// (|∇E|·|step| ~ 1e-16·|E|), so any line search that compares function values stalls with
-// stationarity ~1e-8. Here entries resting on a bound stay there and the rest move by
-// L-BFGS with an approximate-Wolfe line search (Hager & Zhang): the sufficient-decrease test
-// allows a slack of the rounding noise of E and the curvature test, on directional derivatives, does
-// the real work.
-int refine_in_face(PinnedEnergy& f, Eigen::VectorXd& x, const Eigen::VectorXd& lb, const Eigen::VectorXd& ub,
-                   double tol, int max_iter = 500) {
-  const Eigen::Index n = x.size();
-  Eigen::Array<bool, Eigen::Dynamic, 1> free(n);
-  for (Eigen::Index j = 0; j < n; ++j) free(j) = x(j) > lb(j) && x(j) < ub(j);
-  auto masked = [&](Eigen::VectorXd v) {
-    for (Eigen::Index j = 0; j < n; ++j)
-      if (!free(j)) v(j) = 0.0;
-    return v;
-  };
-  Eigen::VectorXd g(n);
-  double fx = f(x, g);
-  g = masked(g);
-  const int memory = 10;
-  std::vector<Eigen::VectorXd> S, Y;
-  int it = 0;
-  for (; it < max_iter && g.norm() > tol; ++it) {
-    // Two-loop recursion.
-    Eigen::VectorXd d = -g;
-    std::vector<double> alpha(S.size());
-    for (int k = static_cast<int>(S.size()) - 1; k >= 0; --k) {
-      alpha[k] = S[k].dot(d) / Y[k].dot(S[k]);
-      d -= alpha[k] * Y[k];
-    }
-    if (!S.empty()) d *= S.back().dot(Y.back()) / Y.back().squaredNorm();
-    for (std::size_t k = 0; k < S.size(); ++k) d += (alpha[k] - Y[k].dot(d) / Y[k].dot(S[k])) * S[k];
-    double slope0 = g.dot(d);
-    if (!(slope0 < 0)) {
-      d = -g;
-      slope0 = -g.squaredNorm();
-      S.clear();
-      Y.clear();
-    }
-    double step = S.empty() ? std::min(1.0, 1e-3 * (1.0 + x.norm()) / g.norm()) : 1.0;
-    double lo = 0.0, hi = std::numeric_limits<double>::infinity();  // bracket on the step
-    const double slack = 1e-12 * std::abs(fx);  // E is evaluated to ~1e-13 relative (cond(K+λ2I)·eps)
-    Eigen::VectorXd xt, gt(n);
-    double ft = fx;
-    bool accepted = false;
-    for (int ls = 0; ls < 60; ++ls) {
-      xt = (x + step * d).cwiseMax(lb).cwiseMin(ub);
-      ft = f(xt, gt);
-      gt = masked(gt);
-      const double slope = gt.dot(d);
-      if (ft > fx + 1e-4 * step * slope0 + slack) {
-        hi = step;  // too far
-      } else if (slope < 0.9 * slope0) {
-        lo = step;  // still steep: further
-      } else {
-        accepted = true;
-        break;
-      }
-      step = std::isfinite(hi) ? 0.5 * (lo + hi) : 2.0 * step;
-    }
-    if (!accepted || !(ft <= fx + slack)) break;
-    const Eigen::VectorXd s = xt - x, y = gt - g;
-    if (s.dot(y) > 1e-300) {
-      if (static_cast<int>(S.size()) == memory) {
-        S.erase(S.begin());
-        Y.erase(Y.begin());
-      }
-      S.push_back(s);
-      Y.push_back(y);
-    }
-    x = xt;
-    g = gt;
-    fx = ft;
-  }
-  return it;
-}
 
 }  // namespace
 
@@ -178,7 +104,7 @@ PolishResult polish_on_pieces(const EffectiveProblem& problem, const Eigen::Matr
       // Line search exhausted near machine precision: x is the last accepted point.
       out.stopped = e.what();
     }
-    out.iterations += refine_in_face(f, x, lb, ub, tol * std::sqrt(static_cast<double>(x.size())));
+    out.iterations += finish_lbfgs(f, x, lb, ub, tol * std::sqrt(static_cast<double>(x.size())));
     const Eigen::Map<const Eigen::MatrixXd> H(x.data(), P, N);
     f.evaluate(H);
     // Entries resting on a kink: does the one-sided derivative into the neighbouring piece descend?

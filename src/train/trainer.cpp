@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/box_qp.hpp"
+#include "core/finish_lbfgs.hpp"
 #include "core/errors.hpp"
 #include "meanfield/energy.hpp"
 #include "train/polish.hpp"
@@ -36,8 +37,10 @@ struct Diverged : std::runtime_error {
   Diverged() : std::runtime_error("non-finite loss") {}
 };
 
-// L-BFGS sees the loss through this adaptor: it counts evaluations and turns a non-finite
-// loss into `Diverged`, and remembers the best point in case the line search gives up.
+// L-BFGS sees the loss through this adaptor. It counts evaluations and remembers the best
+// point in case the line search gives up. A non-finite loss at a trial step is reported as a
+// huge finite value with zero slope, so the line search bisects back instead of computing
+// NaN steps (LBFGSpp interpolates on function values); non-finite at the start is divergence.
 struct LossAdaptor {
   const TwoLayerLoss& loss;
   Eigen::VectorXd best;
@@ -46,7 +49,11 @@ struct LossAdaptor {
   double operator()(const Eigen::VectorXd& x, Eigen::VectorXd& grad) {
     ++evaluations;
     const double f = loss(x, &grad);
-    if (!std::isfinite(f) || !grad.allFinite()) throw Diverged();
+    if (!std::isfinite(f) || !grad.allFinite()) {
+      if (best.size() == 0) throw Diverged();
+      grad.setZero(x.size());
+      return 1e300;
+    }
     if (f < best_f) {
       best_f = f;
       best = x;
@@ -70,19 +77,34 @@ void run_lbfgs(const TwoLayerLoss& loss, const TrainOptions& opt, bool kinked, T
     param.delta = 1e-12;
   }
   LBFGSpp::LBFGSSolver<double, LBFGSpp::LineSearchNocedalWright> solver(param);
-  LossAdaptor f{loss, r.theta};
-  double fx = 0.0;
-  try {
-    r.iterations = solver.minimize(f, r.theta, fx);
-  } catch (const Diverged&) {
-    r.status = Status::diverged;
-    r.note = "non-finite loss during L-BFGS";
-  } catch (const std::exception& e) {
-    // Line search could not make progress (common near a kink): keep the best point seen.
-    r.theta = f.best;
-    r.note = std::string("L-BFGS stopped: ") + e.what();
+  LossAdaptor f{loss, {}};
+  // A run can end early and wrongly: a line search that gives up, or one that stops on a
+  // rejected (non-finite) trial. Restart from the best point while that still helps.
+  for (int restart = 0; restart < 5 && r.iterations < opt.max_iter; ++restart) {
+    const double before = f.best_f;
+    const int evaluations = f.evaluations;
+    double fx = 0.0;
+    Eigen::VectorXd x = f.best.size() ? f.best : r.theta;
+    try {
+      r.iterations += solver.minimize(f, x, fx);
+    } catch (const Diverged&) {
+      r.status = Status::diverged;
+      r.note = "non-finite loss at the initial weights";
+      return;
+    } catch (const std::exception& e) {
+      r.iterations += f.evaluations - evaluations;  // the iteration count is lost: count evaluations
+      r.note = std::string("L-BFGS stopped: ") + e.what();
+    }
+    Eigen::VectorXd g;
+    loss(f.best, &g);
+    if (kinked || g.norm() <= opt.grad_tol || !(f.best_f < before)) break;
   }
-  if (r.iterations == 0) r.iterations = f.evaluations;  // stopped by an exception: count evaluations
+  r.theta = f.best;
+  if (!kinked && r.iterations < opt.max_iter) {
+    const double inf = std::numeric_limits<double>::infinity();
+    const Eigen::VectorXd lb = Eigen::VectorXd::Constant(r.theta.size(), -inf), ub = -lb;
+    r.iterations += finish_lbfgs(f, r.theta, lb, ub, opt.grad_tol, opt.max_iter - r.iterations);
+  }
 }
 
 void run_first_order(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {

@@ -1,0 +1,59 @@
+// `absrep theory` and `absrep train`: one point, answered by one solver, printed as a table or JSON.
+#include <iostream>
+#include <memory>
+
+#include "cli/output.hpp"
+#include "cli/problem_flags.hpp"
+#include "commands/commands.hpp"
+
+namespace absrep::cli {
+
+void add_theory(CLI::App& app, Action& action) {
+  struct State {
+    ProblemFlags problem;
+    bool json = false;
+  };
+  auto st = std::make_shared<State>();
+  CLI::App* cmd = app.add_subcommand("theory", "the closed-form optimum (THEORY.md), where one exists");
+  st->problem.add_to(*cmd);
+  cmd->add_flag("--json", st->json, "print one JSON object");
+  cmd->callback([st, &action] {
+    action = [st] {
+      print_report(std::cout, solve_theory(st->problem.to_spec()), st->json);
+      return 0;
+    };
+  });
+}
+
+void add_train(CLI::App& app, Action& action) {
+  struct State {
+    ProblemFlags problem;
+    std::string optimizer = "lbfgs";
+    TrainOptions options;
+    bool no_polish = false;
+    bool json = false;
+  };
+  auto st = std::make_shared<State>();
+  CLI::App* cmd = app.add_subcommand("train", "train a two-layer network to a true minimum and certify it");
+  st->problem.add_to(*cmd);
+  cmd->add_option("--optimizer", st->optimizer, "lbfgs | adam | gd")->capture_default_str()
+      ->check(CLI::IsMember({"lbfgs", "adam", "gd"}));
+  cmd->add_option("--lr", st->options.lr, "Adam/GD learning rate (default 1e-2)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-iter", st->options.max_iter, "iteration limit")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--grad-tol", st->options.grad_tol, "stop at this stationarity (min-norm subgradient)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", st->options.seed, "initialisation seed")->capture_default_str();
+  cmd->add_flag("--no-polish", st->no_polish, "skip the active-set polish for kinked activations");
+  cmd->add_flag("--json", st->json, "print one JSON object");
+  cmd->callback([st, &action] {
+    action = [st] {
+      st->options.optimizer = optimizer_from_string(st->optimizer);
+      st->options.polish = !st->no_polish;
+      print_report(std::cout, solve_train(st->problem.to_spec(), st->options), st->json);
+      return 0;
+    };
+  });
+}
+
+}  // namespace absrep::cli
