@@ -66,16 +66,23 @@ KktReport exact_relu(const EffectiveProblem& pr, const Eigen::MatrixXd& G) {
         A(a, b) = (sigma[J[a]] == 1 && sigma[J[b]] == 1) ? G(J[a], J[b]) : 0.0;
       }
     ges.compute(A, B);
-    for (int e = n - 1; e >= 0 && ges.eigenvalues()(e) > best; --e) {
+    // The eigenvalue only screens candidates: it carries the pencil's rounding (~1e-10 at
+    // λ2 = 1e-3), so each sign-consistent eigenvector is scored by its Rayleigh quotient.
+    const double screen = best - 1e-8 * (1.0 + best);
+    for (int e = n - 1; e >= 0 && ges.eigenvalues()(e) > screen; --e) {
       const Eigen::VectorXd v = ges.eigenvectors().col(e);
       for (double sign : {1.0, -1.0}) {
         bool consistent = true;
         for (int a = 0; a < n && consistent; ++a)
           consistent = (sigma[J[a]] == 1 ? sign * v(a) > 0 : sign * v(a) < 0);
-        if (consistent) {
-          best = ges.eigenvalues()(e);
-          best_h.setZero();
-          for (int a = 0; a < n; ++a) best_h(J[a]) = sign * v(a);
+        if (!consistent) continue;
+        Eigen::VectorXd h = Eigen::VectorXd::Zero(P);
+        for (int a = 0; a < n; ++a) h(J[a]) = sign * v(a);
+        const Eigen::VectorXd phi = h.cwiseMax(0.0);
+        const double value = phi.dot(G * phi) / h.dot(Kinv * h);
+        if (value > best) {
+          best = value;
+          best_h = h;
         }
       }
     }
