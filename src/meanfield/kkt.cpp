@@ -2,6 +2,7 @@
 
 #include <LBFGS.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -32,68 +33,172 @@ double kkt_ratio(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Eig
 
 namespace {
 
-// relu: the largest sign-consistent generalised eigenvalue over all faces.
-KktReport exact_relu(const EffectiveProblem& pr, const Eigen::MatrixXd& G) {
+// The tunings with the lowest ratios seen so far: distinct, negative, at most `cap`, best first.
+class CandidateList {
+ public:
+  explicit CandidateList(int cap) : cap_(cap) {}
+  // A tuning enters only with a ratio below this (−∞ when no list is kept).
+  double entry() const {
+    if (cap_ <= 0) return -std::numeric_limits<double>::infinity();
+    return static_cast<int>(list_.size()) < cap_ ? 0.0 : list_.back().ratio;
+  }
+  void offer(double ratio, const Eigen::VectorXd& h) {
+    if (!(ratio < entry())) return;
+    for (auto& c : list_)
+      if ((c.h - h).norm() <= 1e-8 * h.norm()) {
+        if (ratio < c.ratio) c = {ratio, h};
+        sort();
+        return;
+      }
+    list_.push_back({ratio, h});
+    sort();
+    if (static_cast<int>(list_.size()) > cap_) list_.pop_back();
+  }
+  std::vector<KktCandidate> take() { return std::move(list_); }
+
+ private:
+  void sort() {
+    std::sort(list_.begin(), list_.end(), [](const auto& a, const auto& b) { return a.ratio < b.ratio; });
+  }
+  int cap_;
+  std::vector<KktCandidate> list_;
+};
+
+// Sign patterns: 0 → 0, 1 → +, 2 → −. On the face of σ (support J) the relu quotient is
+// (D_σ G D_σ, (Kx⁺)_JJ): A holds G on the positive entries, B the weight metric.
+struct Face {
+  std::vector<int> J;
+  Eigen::MatrixXd A, B;
+};
+
+void build_face(const std::vector<int>& sigma, const Eigen::MatrixXd& G, const Eigen::MatrixXd& Kinv, Face& f) {
+  f.J.clear();
+  for (int p = 0; p < static_cast<int>(sigma.size()); ++p)
+    if (sigma[p]) f.J.push_back(p);
+  const auto n = static_cast<Eigen::Index>(f.J.size());
+  f.A.resize(n, n);
+  f.B.resize(n, n);
+  for (Eigen::Index a = 0; a < n; ++a)
+    for (Eigen::Index b = 0; b < n; ++b) {
+      f.B(a, b) = Kinv(f.J[a], f.J[b]);
+      f.A(a, b) = (sigma[f.J[a]] == 1 && sigma[f.J[b]] == 1) ? G(f.J[a], f.J[b]) : 0.0;
+    }
+}
+
+// v (on J) with the signs of σ, up to one global sign: the full vector h, or empty.
+Eigen::VectorXd signed_on_face(const std::vector<int>& sigma, const Face& f, const Eigen::VectorXd& v) {
+  for (double sign : {1.0, -1.0}) {
+    bool consistent = true;
+    for (std::size_t a = 0; a < f.J.size() && consistent; ++a)
+      consistent = (sigma[f.J[a]] == 1 ? sign * v(a) > 0 : sign * v(a) < 0);
+    if (consistent) {
+      Eigen::VectorXd h = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(sigma.size()));
+      for (std::size_t a = 0; a < f.J.size(); ++a) h(f.J[a]) = sign * v(a);
+      return h;
+    }
+  }
+  return {};
+}
+
+// [h]₊ᵀG[h]₊ / hᵀKx⁺h.
+double relu_quotient(const Eigen::MatrixXd& G, const Eigen::MatrixXd& Kinv, const Eigen::VectorXd& h) {
+  const Eigen::VectorXd phi = h.cwiseMax(0.0);
+  return phi.dot(G * phi) / h.dot(Kinv * h);
+}
+
+// The entry resting at 0 whose move (up: to +, down: to −) raises the quotient R of h (hᵀKx⁺h = 1)
+// the most, as (p, new sign digit); p = −1 when none raises it: h is then a local maximum.
+// dR/dh_p⁺ ∝ (G[h]₊)_p − R(Kx⁺h)_p and dR/dh_p⁻ ∝ (Kx⁺h)_p (φ stays 0 below the kink).
+std::pair<int, int> best_release(const Eigen::MatrixXd& G, const Eigen::MatrixXd& Kinv, const Eigen::VectorXd& h,
+                                 double R) {
+  const Eigen::VectorXd Ga = G * h.cwiseMax(0.0), Bh = Kinv * h;
+  const double tol = 1e-10 * (Ga.cwiseAbs().maxCoeff() + R * Bh.cwiseAbs().maxCoeff());
+  std::pair<int, int> best{-1, 0};
+  double gain = tol;
+  for (int p = 0; p < static_cast<int>(h.size()); ++p) {
+    if (h(p) != 0.0) continue;
+    if (Ga(p) - R * Bh(p) > gain) gain = Ga(p) - R * Bh(p), best = {p, 1};
+    if (Bh(p) > gain) gain = Bh(p), best = {p, 2};
+  }
+  return best;
+}
+
+// relu: the largest sign-consistent generalised eigenvalue over all faces. Listed candidates
+// are the faces' top eigenvectors that are local maxima of the quotient.
+KktReport exact_relu(const EffectiveProblem& pr, const Eigen::MatrixXd& G, int max_candidates) {
   const int P = pr.P();
   const Eigen::MatrixXd& Kinv = pr.Kx_pinv();
+  const double w = pr.lam2() / pr.lam1();
   KktReport rep;
   rep.method = KktMethod::exact;
+  CandidateList list(max_candidates);
   double best = 0.0;  // R ≥ 0 always (the face with no positive entry gives φ = 0)
   Eigen::VectorXd best_h = Eigen::VectorXd::Zero(P);
-  std::vector<int> sigma(P, 0);  // digits: 0 → 0, 1 → +, 2 → −
-  std::vector<int> J;
-  J.reserve(P);
+  std::vector<int> sigma(P, 0);
+  Face face;
   Eigen::GeneralizedSelfAdjointEigenSolver<Eigen::MatrixXd> ges;
   while (true) {
     int i = 0;  // next pattern (base-3 counter)
     while (i < P && sigma[i] == 2) sigma[i++] = 0;
     if (i == P) break;
     ++sigma[i];
-    J.clear();
-    bool any_plus = false;
-    for (int p = 0; p < P; ++p)
-      if (sigma[p]) {
-        J.push_back(p);
-        any_plus |= sigma[p] == 1;
-      }
-    if (!any_plus) continue;  // φ(h) = 0 on this face
+    if (std::find(sigma.begin(), sigma.end(), 1) == sigma.end()) continue;  // φ(h) = 0 on this face
     ++rep.evaluated;
-    const int n = static_cast<int>(J.size());
-    Eigen::MatrixXd A(n, n), B(n, n);
-    for (int a = 0; a < n; ++a)
-      for (int b = 0; b < n; ++b) {
-        B(a, b) = Kinv(J[a], J[b]);
-        A(a, b) = (sigma[J[a]] == 1 && sigma[J[b]] == 1) ? G(J[a], J[b]) : 0.0;
-      }
-    ges.compute(A, B);
-    // The eigenvalue only screens candidates: it carries the pencil's rounding (~1e-10 at
-    // λ2 = 1e-3), so each sign-consistent eigenvector is scored by its Rayleigh quotient.
-    const double screen = best - 1e-8 * (1.0 + best);
-    for (int e = n - 1; e >= 0 && ges.eigenvalues()(e) > screen; --e) {
-      const Eigen::VectorXd v = ges.eigenvectors().col(e);
-      for (double sign : {1.0, -1.0}) {
-        bool consistent = true;
-        for (int a = 0; a < n && consistent; ++a)
-          consistent = (sigma[J[a]] == 1 ? sign * v(a) > 0 : sign * v(a) < 0);
-        if (!consistent) continue;
-        Eigen::VectorXd h = Eigen::VectorXd::Zero(P);
-        for (int a = 0; a < n; ++a) h(J[a]) = sign * v(a);
-        const Eigen::VectorXd phi = h.cwiseMax(0.0);
-        const double value = phi.dot(G * phi) / h.dot(Kinv * h);
-        if (value > best) {
-          best = value;
-          best_h = h;
-        }
-      }
+    build_face(sigma, G, Kinv, face);
+    ges.compute(face.A, face.B);
+    const auto n = ges.eigenvalues().size();
+    // Eigenvalues above the best so far (or a list entry) can matter. The eigenvalue only screens
+    // candidates: it carries the pencil's rounding (~1e-10 at λ2 = 1e-3), so each sign-consistent
+    // eigenvector is scored by its Rayleigh quotient.
+    const double floor = std::min(best, (1.0 - list.entry()) / w);
+    const double screen = floor - 1e-8 * (1.0 + floor);
+    for (auto e = n - 1; e >= 0 && ges.eigenvalues()(e) > screen; --e) {
+      const Eigen::VectorXd h = signed_on_face(sigma, face, ges.eigenvectors().col(e));
+      if (h.size() == 0) continue;
+      const double R = relu_quotient(G, Kinv, h);
+      if (R > best) best = R, best_h = h;
+      if (e == n - 1 && best_release(G, Kinv, h, R).first < 0) list.offer(1.0 - w * R, h.normalized());
     }
   }
-  rep.kkt_min = 1.0 - pr.lam2() / pr.lam1() * best;
+  rep.kkt_min = 1.0 - w * best;
   rep.argmin = best_h.normalized();
+  rep.candidates = list.take();
   return rep;
 }
 
-// Top generalised eigenpair of (G, Kx⁺) on col(Kx): the linear quotient's maximum.
-std::pair<double, Eigen::VectorXd> linear_top(const EffectiveProblem& pr, const Eigen::MatrixXd& G) {
+// Exact local ascent of the relu quotient over sign faces from h (Kx full rank): snap h's
+// near-zero entries to 0, take its face's top eigenvector if it has the face's signs, release
+// the best entry resting at 0, repeat. Returns (R, h) or an empty h when the snapped face's
+// eigenvector leaves the face (then the local search's own answer stands).
+std::pair<double, Eigen::VectorXd> relu_face_ascent(const EffectiveProblem& pr, const Eigen::MatrixXd& G,
+                                                    const Eigen::VectorXd& h0) {
+  const int P = pr.P();
+  const double snap = 1e-4 * h0.cwiseAbs().maxCoeff();
+  std::vector<int> sigma(P);
+  for (int p = 0; p < P; ++p) sigma[p] = h0(p) > snap ? 1 : (h0(p) < -snap ? 2 : 0);
+  std::pair<double, Eigen::VectorXd> best{0.0, {}};
+  Face face;
+  Eigen::GeneralizedSelfAdjointEigenSolver<Eigen::MatrixXd> ges;
+  for (int step = 0; step < 4 * P; ++step) {
+    if (std::find(sigma.begin(), sigma.end(), 1) == sigma.end()) break;
+    build_face(sigma, G, pr.Kx_pinv(), face);
+    ges.compute(face.A, face.B);
+    const auto top = ges.eigenvalues().size() - 1;
+    const Eigen::VectorXd h = signed_on_face(sigma, face, ges.eigenvectors().col(top));
+    if (h.size() == 0) break;
+    const double R = relu_quotient(G, pr.Kx_pinv(), h);
+    if (R <= best.first) break;
+    best = {R, h};
+    const auto [p, digit] = best_release(G, pr.Kx_pinv(), h, best.first);
+    if (p < 0) break;
+    sigma[p] = digit;
+  }
+  return best;
+}
+
+// Generalised eigenpairs of (G, Kx⁺) on col(Kx), largest first: the linear quotient's
+// stationary points (h normalised).
+std::pair<Eigen::VectorXd, Eigen::MatrixXd> linear_spectrum(const EffectiveProblem& pr, const Eigen::MatrixXd& G) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(pr.Kx());
   const Eigen::VectorXd& lam = eig.eigenvalues();
   const double tol = 1e-12 * pr.P() * std::max(1.0, lam.cwiseAbs().maxCoeff());
@@ -104,8 +209,14 @@ std::pair<double, Eigen::VectorXd> linear_top(const EffectiveProblem& pr, const 
   Eigen::MatrixXd T(pr.P(), keep.size());
   for (std::size_t a = 0; a < keep.size(); ++a) T.col(a) = std::sqrt(lam(keep[a])) * eig.eigenvectors().col(keep[a]);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> top(T.transpose() * G * T);
-  const auto last = top.eigenvalues().size() - 1;
-  return {top.eigenvalues()(last), (T * top.eigenvectors().col(last)).normalized()};
+  const Eigen::VectorXd values = top.eigenvalues().reverse();
+  Eigen::MatrixXd vectors = (T * top.eigenvectors().rowwise().reverse()).colwise().normalized();
+  return {values, vectors};
+}
+
+std::pair<double, Eigen::VectorXd> linear_top(const EffectiveProblem& pr, const Eigen::MatrixXd& G) {
+  const auto [values, vectors] = linear_spectrum(pr, G);
+  return {values(0), vectors.col(0)};
 }
 
 struct RatioObjective {
@@ -152,9 +263,15 @@ KktReport search(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Kkt
   param.delta = 1e-14;
   LBFGSpp::LBFGSSolver<double> solver(param);
   RatioObjective f{pr, G, basis};
+  const bool faces = act.kind() == ActivationKind::relu && pr.full_rank();
   KktReport rep;
   rep.method = KktMethod::search;
   rep.kkt_min = std::numeric_limits<double>::infinity();
+  CandidateList list(opt.max_candidates);
+  auto consider = [&](double r, const Eigen::VectorXd& h) {
+    if (r < rep.kkt_min) rep.kkt_min = r, rep.argmin = h;
+    list.offer(r, h);
+  };
   for (const auto& h0 : starts) {
     Eigen::VectorXd z = basis.transpose() * h0;
     if (!(z.norm() > 0)) continue;
@@ -165,20 +282,21 @@ KktReport search(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Kkt
       // stalled line search: z is still a valid point
     }
     Eigen::VectorXd g;
-    const double r = f(z, g);
+    double r = f(z, g);
+    Eigen::VectorXd h = basis * z;
     ++rep.evaluated;
-    if (r < rep.kkt_min) {
-      rep.kkt_min = r;
-      rep.argmin = basis * z;
+    if (faces) {
+      const auto [R, hf] = relu_face_ascent(pr, G, h);
+      if (hf.size() && 1.0 - pr.lam2() / pr.lam1() * R < r) r = 1.0 - pr.lam2() / pr.lam1() * R, h = hf;
+      h.normalize();  // relu is homogeneous: directions only
     }
+    consider(r, h);
   }
   // The linear limit itself is a value the search can only approach from above.
   const double slope = act.slope_at_origin();
   const double limit = 1.0 - pr.lam2() / pr.lam1() * slope * slope * lin_value;
-  if (act.family() != ActivationClass::threshold && act.value(0.0) == 0.0 && limit < rep.kkt_min) {
-    rep.kkt_min = limit;
-    rep.argmin = 1e-8 * lin_dir;
-  }
+  if (act.family() != ActivationClass::threshold && act.value(0.0) == 0.0) consider(limit, 1e-8 * lin_dir);
+  rep.candidates = list.take();
   return rep;
 }
 
@@ -188,15 +306,20 @@ KktReport kkt_min(const EffectiveProblem& pr, const Eigen::MatrixXd& K, const Kk
   const Eigen::MatrixXd G = pr.G(K);
   const ActivationKind kind = pr.activation().kind();
   if (kind == ActivationKind::linear) {
-    const auto [value, dir] = linear_top(pr, G);
+    const auto [values, vectors] = linear_spectrum(pr, G);
+    const double w = pr.lam2() / pr.lam1();
     KktReport rep;
     rep.method = KktMethod::exact;
-    rep.kkt_min = 1.0 - pr.lam2() / pr.lam1() * value;
-    rep.argmin = dir;
+    rep.kkt_min = 1.0 - w * values(0);
+    rep.argmin = vectors.col(0);
     rep.evaluated = 1;
+    CandidateList list(opt.max_candidates);
+    for (Eigen::Index e = 0; e < values.size(); ++e) list.offer(1.0 - w * values(e), vectors.col(e));
+    rep.candidates = list.take();
     return rep;
   }
-  if (kind == ActivationKind::relu && pr.full_rank() && pr.P() <= opt.exact_max_samples) return exact_relu(pr, G);
+  if (kind == ActivationKind::relu && pr.full_rank() && pr.P() <= opt.exact_max_samples)
+    return exact_relu(pr, G, opt.max_candidates);
   return search(pr, G, opt);
 }
 

@@ -9,6 +9,11 @@
 //    every face is enumerated (3^P − 1 of them).
 //  - linear: exact, one generalised eigenproblem of (G, Kx⁺) on col(Kx).
 //  - otherwise: multi-start local search, an upper bound on the true minimum (method "search").
+//    For relu every local search ends with an exact ascent over sign faces (the face's
+//    eigenvector, then entries resting at 0 move to the side that lowers the ratio), since the
+//    zero set lies on face boundaries that smooth local search only approaches.
+// On request the report also lists several distinct tunings with a negative ratio (the
+// mean-field solver adds them as atoms): local minima of the ratio, best first.
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
@@ -27,6 +32,12 @@ struct KktOptions {
   int starts = 24;             // local-search starts
   std::uint64_t seed = 0;
   const Eigen::MatrixXd* candidates = nullptr;  // extra starts (P×k), e.g. a network's neurons
+  int max_candidates = 0;      // list up to this many tunings with a negative ratio (0: none)
+};
+
+struct KktCandidate {
+  double ratio = 0.0;  // kkt_ratio at h, < 0
+  Eigen::VectorXd h;
 };
 
 struct KktReport {
@@ -34,6 +45,7 @@ struct KktReport {
   KktMethod method = KktMethod::search;
   Eigen::VectorXd argmin;  // the tuning h attaining it (scale meaningful only for non-homogeneous φ)
   long evaluated = 0;      // faces enumerated or local searches run
+  std::vector<KktCandidate> candidates;  // up to options.max_candidates, lowest ratio first
 };
 
 // Scale-free ratio r(h) for a frozen G; the gradient if non-null.
