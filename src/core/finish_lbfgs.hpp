@@ -16,7 +16,7 @@ namespace absrep {
 // f(x, grad) → value, as LBFGSpp functors. Returns the iterations taken.
 template <class F>
 int finish_lbfgs(F& f, Eigen::VectorXd& x, const Eigen::VectorXd& lb, const Eigen::VectorXd& ub, double tol,
-                 int max_iter = 500) {
+                 int max_iter = 5000) {
   const Eigen::Index n = x.size();
   Eigen::Array<bool, Eigen::Dynamic, 1> free(n);
   for (Eigen::Index j = 0; j < n; ++j) free(j) = x(j) > lb(j) && x(j) < ub(j);

@@ -74,7 +74,7 @@ void run_lbfgs(const TwoLayerLoss& loss, const TrainOptions& opt, bool kinked, T
     // On a kink L-BFGS stalls long before the gradient is small; stop on a stall and let the
     // active-set polish finish the job.
     param.past = 20;
-    param.delta = 1e-12;
+    param.delta = 1e-6;
   }
   LBFGSpp::LBFGSSolver<double, LBFGSpp::LineSearchNocedalWright> solver(param);
   LossAdaptor f{loss, {}};
