@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   absrep::cli::Action action;
   absrep::cli::add_theory(app, action);
   absrep::cli::add_train(app, action);
+  absrep::cli::add_meanfield(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

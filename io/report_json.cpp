@@ -8,6 +8,11 @@ namespace {
 // JSON has no NaN: a missing or undefined number is null.
 nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 nlohmann::json number(const std::optional<double>& x) { return x ? number(*x) : nlohmann::json(nullptr); }
+nlohmann::json vector_to_json(const Eigen::VectorXd& v) {
+  nlohmann::json list = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < v.size(); ++i) list.push_back(number(v(i)));
+  return list;
+}
 }  // namespace
 
 nlohmann::json matrix_to_json(const Eigen::MatrixXd& M) {
@@ -52,6 +57,23 @@ nlohmann::json to_json(const Report& r, bool include_kernel) {
                         {"single_label", r.selectivity->single_label},
                         {"mixed", r.selectivity->mixed},
                         {"fraction_single", number(r.selectivity->fraction_single)}};
+  }
+  if (r.gap_bound) {
+    j["gap_bound"] = number(r.gap_bound);
+    j["atoms"] = r.atoms.value_or(0);
+    j["attained"] = r.attained.value_or(true);
+    j["seed"] = r.seed;
+  }
+  if (!r.tunings.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Tuning& t : r.tunings)
+      list.push_back({{"mass", number(t.mass)},
+                      {"linear_regime", t.linear_regime},
+                      {"labels", t.labels},
+                      {"polarity", t.polarity},
+                      {"response", vector_to_json(t.response)},
+                      {"h", vector_to_json(t.h)}});
+    j["tunings"] = std::move(list);
   }
   if (include_kernel) j["kernel"] = r.kernel.size() ? matrix_to_json(r.kernel) : nlohmann::json(nullptr);
   return j;

@@ -630,13 +630,14 @@ std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<
       complete = false;
     }
     for (const Eigen::VectorXd& x : members) {
-      MeanfieldAtom m{x, a.w / static_cast<double>(members.size()), a.ray && !ctx.ray.attained()};
+      MeanfieldAtom m{x, a.w / static_cast<double>(members.size()), a.ray && !ctx.ray.attained(), {}};
       const double top = x.maxCoeff();
       if (a.ray && !ctx.ray.homogeneous && ctx.ray.attained() && top > 0) {
         const double s = ctx.ray.linear_end / top;
         m.h = s * x;
         m.mass /= s * s;
       }
+      m.activity = ctx.features({m.h, m.mass, a.ray && !ctx.ray.attained()});
       add(std::move(m));
     }
   }
@@ -646,7 +647,8 @@ std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<
     if (!(eig.eigenvalues()(e) > floor)) continue;
     const Eigen::VectorXd u = eig.eigenvectors().col(e);
     const double uBu = u.dot(ctx.pr.Kx_pinv() * u);
-    add({u / std::sqrt(uBu), eig.eigenvalues()(e) * uBu, !ctx.ray.attained()});
+    const Eigen::VectorXd d = u / std::sqrt(uBu);
+    add({d, eig.eigenvalues()(e) * uBu, !ctx.ray.attained(), ctx.features({d, 0.0, true})});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.mass > b.mass; });
   return out;

@@ -56,9 +56,10 @@ struct MeanfieldOptions {
 // A linear-regime atom (the limit h → 0, mass → ∞) is given by that direction too, with its mass
 // the limit of (neurons)·|h|²/|d|², i.e. the contribution mass·ψ(d)ψ(d)ᵀ to K.
 struct MeanfieldAtom {
-  Eigen::VectorXd h;  // P
+  Eigen::VectorXd h;         // P
   double mass = 0.0;
   bool linear_regime = false;
+  Eigen::VectorXd activity;  // φ(h) over the samples (ψ(h) in the linear regime)
 };
 
 struct MeanfieldResult {

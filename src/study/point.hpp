@@ -10,6 +10,7 @@
 
 #include "core/status.hpp"
 #include "meanfield/kkt.hpp"
+#include "meanfield/solver.hpp"
 #include "metrics/metrics.hpp"
 #include "model/activation.hpp"
 #include "task/geometry.hpp"
@@ -30,6 +31,16 @@ struct PointSpec {
   TaskSpec task;
   GeometrySpec geometry;
   ModelSpec model;
+};
+
+// One optimal tuning of the mean-field solution (an atom), described on the task's classes.
+struct Tuning {
+  Eigen::VectorXd h;         // preactivation over the samples (a direction for homogeneous φ)
+  double mass = 0.0;         // neurons (for homogeneous φ: the weight w of w·φ(h)φ(h)ᵀ)
+  bool linear_regime = false;  // an infinitesimal neuron (the optimum is an infimum)
+  Eigen::VectorXd response;  // class-mean activity, one entry per class
+  std::vector<int> labels;   // the labels (0-based) the response depends on
+  int polarity = 0;          // single-label tunings: +1 if it prefers label = +1, −1 if −1
 };
 
 struct Report {
@@ -54,7 +65,12 @@ struct Report {
   // train
   std::optional<double> stationarity;
   std::optional<int> polish_rounds;
-  std::optional<Selectivity> selectivity;
+  std::optional<Selectivity> selectivity;  // train; meanfield: over the atoms
+  // meanfield
+  std::optional<double> gap_bound;  // E − E* ≤ gap_bound (certified when kkt_method is exact)
+  std::optional<int> atoms;         // support size of the optimal measure
+  std::optional<bool> attained;     // false: an infimum over widths (linear-regime atoms)
+  std::vector<Tuning> tunings;
   std::uint64_t seed = 0;
 };
 
@@ -64,5 +80,13 @@ void validate(const ModelSpec& model);
 
 Report solve_theory(const PointSpec& spec);
 Report solve_train(const PointSpec& spec, const TrainOptions& options);
+
+// Permutations of the samples that preserve Kx and Ky of an aligned or whitened geometry: flips
+// of each label, swaps of labels that look alike (equal α_k and s_k), and (n > 1) the same swap
+// of two samples within every class. Empty for gaussian inputs.
+std::vector<std::vector<int>> sample_symmetries(const Task& task, const GeometrySpec& resolved);
+// The infinite-width optimum (meanfield/solver); unless the options give symmetries, the task's
+// are used (sample_symmetries) when `task_symmetries` is set.
+Report solve_meanfield(const PointSpec& spec, const MeanfieldOptions& options, bool task_symmetries = true);
 
 }  // namespace absrep
