@@ -6,12 +6,19 @@
 
 #include "commands/commands.hpp"
 #include "core/errors.hpp"
+#include "sweep/mpi_env.hpp"
 
 #ifndef ABSREP_VERSION
 #define ABSREP_VERSION "0.0.0"
 #endif
 
 namespace {
+
+// Errors print once, from rank 0 (every rank meets the same bad input).
+int report(int code, const std::string& line) {
+  if (absrep::cli::MpiEnvironment::rank() == 0) std::cerr << "absrep: " << line << '\n';
+  return code;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"absrep — abstract representations in neural networks: closed-form theory, exact training,\n"
@@ -22,13 +29,14 @@ int run(int argc, char** argv) {
   absrep::cli::add_theory(app, action);
   absrep::cli::add_train(app, action);
   absrep::cli::add_meanfield(app, action);
+  absrep::cli::add_sweep(app, action);
+  absrep::cli::add_inspect(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "absrep: error: " << e.what() << " (see --help)\n";
-    return 2;
+    return report(2, std::string("error: ") + e.what() + " (see --help)");
   }
   return action ? action() : 0;
 }
@@ -36,19 +44,18 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absrep::cli::MpiEnvironment mpi(argc, argv);
   try {
     return run(argc, argv);
+  } catch (const absrep::ConfigError& e) {
+    return report(2, std::string("error: ") + e.what());
   } catch (const absrep::InputError& e) {
-    std::cerr << "absrep: error: --" << e.field() << ": " << e.what() << '\n';
-    return 2;
+    return report(2, "error: --" + e.field() + ": " + e.what());
   } catch (const absrep::NumericalError& e) {
-    std::cerr << "absrep: numerical failure: " << e.what() << '\n';
-    return 3;
+    return report(3, std::string("numerical failure: ") + e.what());
   } catch (const absrep::IoError& e) {
-    std::cerr << "absrep: I/O failure: " << e.what() << '\n';
-    return 4;
+    return report(4, std::string("I/O failure: ") + e.what());
   } catch (const std::exception& e) {
-    std::cerr << "absrep: internal error: " << e.what() << '\n';
-    return 1;
+    return report(1, std::string("internal error: ") + e.what());
   }
 }

@@ -9,6 +9,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <hdf5.h>
+
 #include "core/errors.hpp"
 #include "io/durable.hpp"
 #include "io/hdf5/hdf5.hpp"
@@ -336,6 +338,16 @@ Archive read_archive(const std::filesystem::path& path) {
   for (const h5::Link& link : file.links())
     if (link.is_group && link.name != "provenance") archive.groups.push_back(read_group(file.open_group(link.name), link.name));
   return archive;
+}
+
+}  // namespace absrep::io
+
+namespace absrep::io {
+
+std::string hdf5_library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
 }
 
 }  // namespace absrep::io

@@ -100,4 +100,7 @@ void write_archive_atomic(const std::filesystem::path& path, const Archive& arch
 // Reads an archive written by write_archive; read_archive(write_archive(a)) has a's contents.
 Archive read_archive(const std::filesystem::path& path);
 
+// "1.10.8": the HDF5 library this binary links, for provenance.
+std::string hdf5_library_version();
+
 }  // namespace absrep::io

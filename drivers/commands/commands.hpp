@@ -11,5 +11,7 @@ using Action = std::function<int()>;
 void add_theory(CLI::App& app, Action& action);
 void add_train(CLI::App& app, Action& action);
 void add_meanfield(CLI::App& app, Action& action);
+void add_sweep(CLI::App& app, Action& action);
+void add_inspect(CLI::App& app, Action& action);
 
 }  // namespace absrep::cli

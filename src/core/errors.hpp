@@ -19,6 +19,13 @@ class InputError : public std::invalid_argument {
   std::string field_;
 };
 
+// A configuration file is wrong: the message carries "file:line:column: field: what" so the
+// user can go straight to it.
+class ConfigError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 class NumericalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };

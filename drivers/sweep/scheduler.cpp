@@ -1,0 +1,146 @@
+#include "sweep/scheduler.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace absrep::cli {
+
+namespace {
+
+enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
+
+// Rank 0's queue, shared between its MPI loop (main thread) and its compute thread.
+class WorkQueue {
+ public:
+  explicit WorkQueue(const std::vector<std::size_t>& pending) : queue_(pending.begin(), pending.end()) {}
+  bool take(std::size_t& unit) {
+    std::lock_guard lock(mutex_);
+    if (closed_ || queue_.empty()) return false;
+    unit = queue_.front();
+    queue_.pop_front();
+    return true;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  bool drained() {
+    std::lock_guard lock(mutex_);
+    return closed_ || queue_.empty();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::size_t> queue_;
+  bool closed_ = false;
+};
+
+// Results rank 0's own thread produced, waiting for the main thread to record them.
+class Outbox {
+ public:
+  void put(std::size_t unit, std::string record) {
+    std::lock_guard lock(mutex_);
+    items_.emplace_back(unit, std::move(record));
+  }
+  std::deque<std::pair<std::size_t, std::string>> take_all() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(items_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::pair<std::size_t, std::string>> items_;
+};
+
+void send_record(MPI_Comm comm, std::uint64_t unit, const std::string& record) {
+  std::string msg(sizeof unit, '\0');
+  std::memcpy(msg.data(), &unit, sizeof unit);
+  msg += record;
+  MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_CHAR, 0, kResult, comm);
+}
+
+void worker(MPI_Comm comm, const SchedulerHooks& hooks) {
+  MPI_Send(nullptr, 0, MPI_CHAR, 0, kReady, comm);
+  while (true) {
+    std::uint64_t unit = 0;
+    MPI_Status st;
+    MPI_Recv(&unit, 1, MPI_UINT64_T, 0, MPI_ANY_TAG, comm, &st);
+    if (st.MPI_TAG == kStop) return;
+    send_record(comm, unit, hooks.compute(static_cast<std::size_t>(unit)));
+  }
+}
+
+void master(MPI_Comm comm, const std::vector<std::size_t>& pending, const SchedulerHooks& hooks) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  WorkQueue queue(pending);
+  Outbox outbox;
+  std::atomic<bool> local_done{false};
+  std::thread local([&] {
+    std::size_t unit;
+    while (queue.take(unit)) outbox.put(unit, hooks.compute(unit));
+    local_done = true;
+  });
+
+  int workers_running = size - 1;
+  std::string buffer;
+  while (true) {
+    bool busy = false;
+    if (hooks.stop && hooks.stop()) queue.close();
+    for (auto& [unit, record] : outbox.take_all()) {
+      hooks.finished(unit, record);
+      busy = true;
+    }
+    if (workers_running > 0) {
+      int flag = 0;
+      MPI_Status st;
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &flag, &st);
+      if (flag) {
+        busy = true;
+        int count = 0;
+        MPI_Get_count(&st, MPI_CHAR, &count);
+        buffer.resize(static_cast<std::size_t>(count));
+        MPI_Recv(buffer.data(), count, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+        if (st.MPI_TAG == kResult) {
+          std::uint64_t unit = 0;
+          std::memcpy(&unit, buffer.data(), sizeof unit);
+          hooks.finished(static_cast<std::size_t>(unit), buffer.substr(sizeof unit));
+        }
+        std::size_t next;
+        if (queue.take(next)) {
+          const std::uint64_t u = next;
+          MPI_Send(&u, 1, MPI_UINT64_T, st.MPI_SOURCE, kWork, comm);
+        } else {
+          MPI_Send(nullptr, 0, MPI_UINT64_T, st.MPI_SOURCE, kStop, comm);
+          --workers_running;
+        }
+      }
+    }
+    if (hooks.tick) hooks.tick();
+    if (workers_running == 0 && local_done) {
+      for (auto& [unit, record] : outbox.take_all()) hooks.finished(unit, record);
+      break;
+    }
+    if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  local.join();
+}
+
+}  // namespace
+
+void run_master_worker(MPI_Comm comm, const std::vector<std::size_t>& pending, const SchedulerHooks& hooks) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0)
+    master(comm, pending, hooks);
+  else
+    worker(comm, hooks);
+}
+
+}  // namespace absrep::cli
