@@ -70,7 +70,7 @@ void add_meanfield(CLI::App& app, Action& action) {
       print_report(std::cout, r, st->json);
       if (!st->json) {
         std::cout << fmt::format("{:<16}{:.3e}\n", "gap bound", r.gap_bound.value_or(NAN));
-        std::cout << fmt::format("{:<16}{}{}\n", "atoms", r.atoms.value_or(0), r.attained.value_or(true) ? "" : " (infimum, not attained)");
+        std::cout << fmt::format("{:<16}{}{}\n", "atoms", r.atoms.value_or(0), r.attained.value_or(true) ? "" : " (no finite network attains E: see status)");
         if (st->atoms) print_tunings(std::cout, r);
       }
       return 0;

@@ -24,7 +24,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // ψ, the feature map of rays: φ where φ is positively homogeneous, otherwise φ's linearisation
 // at 0 with slopes φ′(0−) below and φ′(0+) above. Rays exist only where that limit is one the
-// oracle can solve exactly: a relu (slope 0 below) or a line (equal slopes), and φ(0) = 0.
+// oracle can solve exactly: a relu (slope 0 below) or a line (equal slopes). (φ(0) = 0 throughout.)
 struct RayFeature {
   bool exists = false;
   bool homogeneous = false;  // ψ = φ: rays are ordinary neurons
@@ -47,7 +47,6 @@ struct RayFeature {
 
 RayFeature ray_feature(const Activation& act) {
   RayFeature f;
-  if (act.value(0.0) != 0.0) return f;
   f.homogeneous = act.positively_homogeneous();
   f.above = f.homogeneous ? act.value(1.0) : act.slope_at_origin();
   f.below = f.homogeneous ? -act.value(-1.0) : act.derivative(0.0);  // derivative: the left one at a kink
@@ -588,7 +587,6 @@ std::vector<Atom> new_atoms(const Context& ctx, const Proposal& prop, const std:
 // Rays enter as limits of finite atoms, for which the same inequality holds, so E* may be an
 // infimum. The bound is a proof when r is exact.
 double gap_bound(const Context& ctx, const std::vector<Atom>& atoms, double energy, double kkt) {
-  if (ctx.pr.activation().value(0.0) != 0.0) return std::numeric_limits<double>::quiet_NaN();
   const Eigen::MatrixXd G = ctx.pr.G(ctx.kernel(atoms));
   double g = 0.0;
   for (const Atom& a : atoms) {
@@ -602,18 +600,24 @@ double gap_bound(const Context& ctx, const std::vector<Atom>& atoms, double ener
 // The atoms in network units (solver.hpp): each orbit expanded into its members, the mass shared
 // equally, equal members merged; attained rays of a non-homogeneous φ become neurons at the
 // largest scale inside φ's linear piece. An orbit too large to list stays one representative
-// (`complete` false).
-std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<Atom>& atoms, bool& complete) {
+// (`complete` false). `fractional` counts the atoms no network can hold exactly: finite atoms
+// of a non-homogeneous φ whose mass is not a whole number of neurons.
+std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<Atom>& atoms, bool& complete,
+                                          int& fractional) {
   constexpr std::size_t kMaxOrbit = 20000;
   std::vector<MeanfieldAtom> out;
   std::map<std::pair<bool, std::vector<long long>>, std::size_t> index;
   complete = true;
-  auto add = [&](MeanfieldAtom m) {
+  std::vector<bool> fixed;  // a finite atom of a non-homogeneous φ: its scale cannot trade with mass
+  auto add = [&](MeanfieldAtom m, bool finite) {
     const auto [it, fresh] = index.try_emplace({m.linear_regime, rounded(m.h)}, out.size());
-    if (fresh)
+    if (fresh) {
       out.push_back(std::move(m));
-    else
+      fixed.push_back(finite);
+    } else {
       out[it->second].mass += m.mass;
+      fixed[it->second] = fixed[it->second] && finite;
+    }
   };
   // Rays of a line (linear φ, or the linear regime of an odd φ) only matter through
   // L = Π(Σ w ddᵀ), whatever its decomposition; its eigenvectors give the fewest atoms, rank L,
@@ -638,7 +642,7 @@ std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<
         m.mass /= s * s;
       }
       m.activity = ctx.features({m.h, m.mass, a.ray && !ctx.ray.attained()});
-      add(std::move(m));
+      add(std::move(m), !a.ray);
     }
   }
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(ctx.sym.average(L));
@@ -648,8 +652,11 @@ std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<
     const Eigen::VectorXd u = eig.eigenvectors().col(e);
     const double uBu = u.dot(ctx.pr.Kx_pinv() * u);
     const Eigen::VectorXd d = u / std::sqrt(uBu);
-    add({d, eig.eigenvalues()(e) * uBu, !ctx.ray.attained(), ctx.features({d, 0.0, true})});
+    add({d, eig.eigenvalues()(e) * uBu, !ctx.ray.attained(), ctx.features({d, 0.0, true})}, false);
   }
+  fractional = 0;
+  for (std::size_t j = 0; j < out.size(); ++j)
+    fractional += fixed[j] && std::abs(out[j].mass - std::round(out[j].mass)) > 1e-6 * std::max(1.0, out[j].mass);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.mass > b.mass; });
   return out;
 }
@@ -660,12 +667,21 @@ void append_note(std::string& note, const std::string& what) { note = note.empty
 
 MeanfieldResult minimize_over_measures(const EffectiveProblem& problem, const MeanfieldOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
+  MeanfieldResult res;
+  if (problem.activation().value(0.0) != 0.0) {
+    // A neuron at h = 0 is then a constant feature of zero weight cost: mass there is free, E has
+    // no minimiser among measures, and kkt_min (a ratio to the weight cost) is unbounded below.
+    res.status = Status::invalid;
+    res.note = "phi(0) != 0 (" + problem.activation().name() + "): not supported by the mean-field solver";
+    res.energy = res.kkt_min = res.gap_bound = std::numeric_limits<double>::quiet_NaN();
+    res.K = Eigen::MatrixXd::Constant(problem.P(), problem.P(), std::numeric_limits<double>::quiet_NaN());
+    return res;
+  }
   const Context ctx(problem, opt.symmetries);
   const bool can_polish = opt.polish && problem.full_rank();
   std::vector<Atom> atoms;
   Eigen::MatrixXd K = Eigen::MatrixXd::Zero(problem.P(), problem.P());
   double energy = ctx.energy(atoms);
-  MeanfieldResult res;
   // The oracle at K; a search that finds no descent is asked again with many more starts, since
   // "none found" from a search is the weak point of the certificate.
   auto certify = [&](int it) {
@@ -711,13 +727,17 @@ MeanfieldResult minimize_over_measures(const EffectiveProblem& problem, const Me
   res.gap_bound = gap_bound(ctx, atoms, res.energy, res.kkt_min);
   res.orbits = static_cast<int>(atoms.size());
   bool complete = true;
-  res.atoms = describe_atoms(ctx, atoms, complete);
+  int fractional = 0;
+  res.atoms = describe_atoms(ctx, atoms, complete, fractional);
   int limit_atoms = 0;
   for (const auto& a : res.atoms) limit_atoms += a.linear_regime;
-  res.attained = limit_atoms == 0;
-  if (!res.attained)
+  res.attained = limit_atoms == 0 && fractional == 0;
+  if (limit_atoms)
     append_note(res.note, "infimum, not attained: " + std::to_string(limit_atoms) +
                               " atom(s) in the linear regime (neurons shrink toward 0 as their number grows)");
+  if (fractional)
+    append_note(res.note, "relaxed optimum: " + std::to_string(fractional) +
+                              " atom(s) hold a fractional number of neurons, so finite networks may stay above E");
   if (!complete) append_note(res.note, "orbits too large to list: atoms are one representative each");
   if (ctx.dropped_symmetries)
     append_note(res.note, std::to_string(ctx.dropped_symmetries) + " given symmetries do not preserve Kx and Ky: ignored");

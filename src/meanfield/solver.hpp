@@ -62,6 +62,7 @@ struct MeanfieldAtom {
   Eigen::VectorXd activity;  // φ(h) over the samples (ψ(h) in the linear regime)
 };
 
+// φ(0) ≠ 0 (softplus) is not supported: status invalid, with a note.
 struct MeanfieldResult {
   Status status = Status::pending;
   std::string note;
@@ -71,9 +72,12 @@ struct MeanfieldResult {
   double kkt_min = 0.0;  // at K, from the oracle (exact or search: kkt_method)
   KktMethod kkt_method = KktMethod::search;
   // E − E* ≤ gap_bound, E* the infimum over all measures. A proof when kkt_method is exact; with
-  // a search oracle it rests on the search having found the minimum. NaN where φ(0) ≠ 0.
+  // a search oracle it rests on the search having found the minimum.
   double gap_bound = 0.0;
-  bool attained = true;  // false: the optimum is an infimum over widths (linear-regime atoms)
+  // false: no finite network attains E. Either the optimum is an infimum over widths (linear-regime
+  // atoms), or finite atoms of a non-homogeneous φ carry fractional neuron counts: the relaxation
+  // to all positive measures then lies below every network (the note says which).
+  bool attained = true;
   int orbits = 0;        // atoms the solver kept (each an orbit under the symmetries)
   int iterations = 0;    // oracle calls that added atoms
   double seconds = 0.0;

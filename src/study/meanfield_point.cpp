@@ -103,7 +103,7 @@ Report solve_meanfield(const PointSpec& spec, const MeanfieldOptions& options, b
     r.tunings.push_back(describe(pb.task, mf.atoms[j]));
     activity.row(j) = std::sqrt(mf.atoms[j].mass) * mf.atoms[j].activity.transpose();
   }
-  r.selectivity = selectivity(pb.task, activity);
+  if (!mf.atoms.empty()) r.selectivity = selectivity(pb.task, activity);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -139,7 +139,7 @@ TEST(MeanfieldSolver, ReluAgreesWithTrainedNetworksBelowAlignment) {
   };
   const std::vector<Case> cases = {{point(2, 1, 4), 2},  {point(2, 1, 16), 2},      {point(3, 1, 2), 2},
                                    {point(3, 1, 8), 2},  {point(3, 1, 16), 2},      {point(3, 0.5, 16), 2},
-                                   {point(3, 1, 32), 2}, {point(4, 1, 16), 1}};
+                                   {point(3, 1, 32), 2}, {point(4, 1, 16), 2}};
   for (const Case& c : cases) {
     const Report mf = solve_meanfield(c.spec, {});
     ASSERT_EQ(mf.status, Status::converged) << label(c.spec) << " " << mf.note;
