@@ -34,6 +34,11 @@ nlohmann::json to_json(const Report& r, bool include_kernel) {
   nlohmann::json per = nlohmann::json::array();
   for (double v : r.ps_per_label) per.push_back(number(v));
   j["ps_per_label"] = per;
+  if (!r.ps_layers.empty()) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (double v : r.ps_layers) layers.push_back(number(v));
+    j["ps_layers"] = layers;
+  }
   j["energy"] = number(r.energy);
   j["kernel_rel_err"] = number(r.kernel_rel_err);
   j["energy_rel_gap"] = number(r.energy_rel_gap);

@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "meanfield/energy.hpp"
 #include "theory/closed_form.hpp"
+#include "train/deep_trainer.hpp"
 
 namespace absrep {
 
@@ -33,7 +34,7 @@ void describe_kernel(Report& r, const Task& task, const ClosedForm& theory) {
 
 void validate(const ModelSpec& model) {
   require(model.width >= 1, "width", "width must be >= 1, got " + std::to_string(model.width));
-  require(model.depth == 1, "depth", "depth > 1 is not implemented yet (deep networks: issue 6)");
+  require(model.depth >= 1 && model.depth <= 16, "depth", "depth must be between 1 and 16, got " + std::to_string(model.depth));
   require(std::isfinite(model.lam1) && model.lam1 > 0, "lam1", "lam1 must be positive");
   require(std::isfinite(model.lam2) && model.lam2 > 0, "lam2", "lam2 must be positive");
 }
@@ -73,10 +74,43 @@ Report solve_theory(const PointSpec& spec) {
   return r;
 }
 
+namespace {
+
+// Depth L > 1: hidden layers take λ1, the readout λ2. Every hidden layer's PS is reported; the
+// kernel, PS and selectivity are the last hidden layer's. No closed form or certificate applies.
+Report solve_deep(const PointSpec& spec, const Problem& pb, const TrainOptions& options,
+                  std::chrono::steady_clock::time_point start) {
+  const ModelSpec& md = spec.model;
+  std::vector<double> lams(md.depth, md.lam1);
+  lams.push_back(md.lam2);
+  const DeepLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.depth, lams);
+  const TrainResult tr = train_deep(loss, options);
+  Report r;
+  r.solver = "train";
+  r.seed = options.seed;
+  r.status = tr.status;
+  r.note = tr.note;
+  r.iterations = tr.iterations;
+  r.stationarity = tr.stationarity;
+  r.energy = tr.loss;
+  if (tr.status != Status::diverged) {
+    const auto A = loss.activities(tr.theta);
+    for (const auto& Al : A) r.ps_layers.push_back(parallelism_score(pb.task, Al.transpose() * Al).ps);
+    r.kernel = A.back().transpose() * A.back();
+    describe_kernel(r, pb.task, ClosedForm{});
+    r.selectivity = selectivity(pb.task, A.back());
+  }
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+}  // namespace
+
 Report solve_train(const PointSpec& spec, const TrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const Problem pb = build_problem(spec);
   const ModelSpec& md = spec.model;
+  if (md.depth > 1) return solve_deep(spec, pb, options, start);
   const TwoLayerLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.lam1, md.lam2);
   const TrainResult tr = train(loss, options);
   Report r;

@@ -49,6 +49,7 @@ struct Report {
   std::string note;
   double ps = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> ps_per_label;
+  std::vector<double> ps_layers;        // deep networks: PS of every hidden layer
   double energy = std::numeric_limits<double>::quiet_NaN();
   Eigen::MatrixXd kernel;               // P×P
   std::optional<double> kernel_rel_err;  // against the closed form, where one applies

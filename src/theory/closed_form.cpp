@@ -38,6 +38,19 @@ double golden_min(const auto& f, double lo, double hi) {
 
 }  // namespace
 
+// q(t) = ((1−t)²·1ᵀKx⁺1 + (1+t)²·yᵀKx⁺y)/4 is minimised at t* = (a − b)/(a + b) ∨ 0.
+double relu_ray_depth(const Task& task, const GeometrySpec& g, int k) {
+  const RayForms forms = ray_forms(task, g);
+  const double a = forms.ones, b = forms.label[k];
+  return std::max(0.0, (a - b) / (a + b));
+}
+
+double relu_ray_weight(const Task& task, const GeometrySpec& g, int k) {
+  const RayForms forms = ray_forms(task, g);
+  const double a = forms.ones, b = forms.label[k], t = relu_ray_depth(task, g, k);
+  return ((1 - t) * (1 - t) * a + (1 + t) * (1 + t) * b) / 4;
+}
+
 ClosedForm closed_form(const Task& task, const GeometrySpec& g, const Activation& act, double lam1, double lam2) {
   ClosedForm out;
   const int m = task.labels(), P = task.samples();
@@ -67,10 +80,7 @@ ClosedForm closed_form(const Task& task, const GeometrySpec& g, const Activation
     out.case_name = act.kind() == ActivationKind::relu ? "relu-aligned" : "threshold-small-lambda";
     out.exact = act.kind() == ActivationKind::relu;
     for (int k = 0; k < m; ++k) {
-      // q(t) = ((1−t)²·1ᵀKx⁺1 + (1+t)²·yᵀKx⁺y)/4 is minimised at t* = (a − b)/(a + b) ∨ 0.
-      const double a = forms.ones, b = forms.label[k];
-      const double t = std::max(0.0, (a - b) / (a + b));
-      const double q = ((1 - t) * (1 - t) * a + (1 + t) * (1 + t) * b) / 4;
+      const double t = relu_ray_depth(task, g, k), q = relu_ray_weight(task, g, k);
       const double s2 = task.label_scale(k) * task.label_scale(k);
       const double ck = (std::sqrt(lam2 * s2 * P * double(P) / (4 * l1 * q)) - lam2) / P;
       if (!(ck > 0)) {

@@ -34,6 +34,11 @@ struct ClosedForm {
 ClosedForm closed_form(const Task& task, const GeometrySpec& resolved, const Activation& act, double lam1,
                        double lam2);
 
+// The single-label ReLU ray h = a([y_k]₊ − t*[−y_k]₊) ⊗ 1_n: its depth t* and its weight cost
+// hᵀKx⁺h / a² at that depth (THEORY.md's q).
+double relu_ray_depth(const Task& task, const GeometrySpec& resolved, int label);
+double relu_ray_weight(const Task& task, const GeometrySpec& resolved, int label);
+
 // The odd-activation energy at finite width N (THEORY.md): N/m neurons on each label with
 // h = a_k y_k ⊗ 1_n, each a_k optimal. Returns +∞ where it does not apply.
 double odd_finite_width_energy(const Task& task, const GeometrySpec& resolved, const Activation& act,
