@@ -6,11 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
-#include <cstdio>
-#include <cstdlib>
 
 #include "core/box_qp.hpp"
 #include "core/finish_lbfgs.hpp"
