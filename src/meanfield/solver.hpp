@@ -68,6 +68,8 @@ struct MeanfieldResult {
   std::string note;
   double energy = 0.0;  // E at the returned measure
   Eigen::MatrixXd K;    // P×P
+  // The support. With symmetries it is made of whole orbits, so its size bounds the narrowest
+  // optimal width from above (a non-invariant optimum may need fewer neurons).
   std::vector<MeanfieldAtom> atoms;
   double kkt_min = 0.0;  // at K, from the oracle (exact or search: kkt_method)
   KktMethod kkt_method = KktMethod::search;

@@ -69,7 +69,7 @@ struct Report {
   std::optional<Selectivity> selectivity;  // train; meanfield: over the atoms
   // meanfield
   std::optional<double> gap_bound;  // E − E* ≤ gap_bound (certified when kkt_method is exact)
-  std::optional<int> atoms;         // support size of the optimal measure
+  std::optional<int> atoms;         // support size of the optimal measure (whole orbits: ≥ narrowest width)
   std::optional<bool> attained;     // false: an infimum over widths (linear-regime atoms)
   std::vector<Tuning> tunings;
   std::uint64_t seed = 0;
