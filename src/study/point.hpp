@@ -70,7 +70,7 @@ struct Report {
   // meanfield
   std::optional<double> gap_bound;  // E − E* ≤ gap_bound (certified when kkt_method is exact)
   std::optional<int> atoms;         // support size of the optimal measure (whole orbits: ≥ narrowest width)
-  std::optional<bool> attained;     // false: an infimum over widths (linear-regime atoms)
+  std::optional<bool> attained;     // false: no finite network attains E (linear regime, fractional neurons)
   std::vector<Tuning> tunings;
   std::uint64_t seed = 0;
 };
