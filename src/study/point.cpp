@@ -76,6 +76,19 @@ Report solve_theory(const PointSpec& spec) {
 
 namespace {
 
+// The fields every training run reports, whatever the network.
+Report training_report(const TrainResult& tr, const TrainOptions& options) {
+  Report r;
+  r.solver = "train";
+  r.seed = options.seed;
+  r.status = tr.status;
+  r.note = tr.note;
+  r.iterations = tr.iterations;
+  r.stationarity = tr.stationarity;
+  r.energy = tr.loss;
+  return r;
+}
+
 // Depth L > 1: hidden layers take λ1, the readout λ2. Every hidden layer's PS is reported; the
 // kernel, PS and selectivity are the last hidden layer's. No closed form or certificate applies.
 Report solve_deep(const PointSpec& spec, const Problem& pb, const TrainOptions& options,
@@ -85,14 +98,7 @@ Report solve_deep(const PointSpec& spec, const Problem& pb, const TrainOptions& 
   lams.push_back(md.lam2);
   const DeepLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.depth, lams);
   const TrainResult tr = train_deep(loss, options);
-  Report r;
-  r.solver = "train";
-  r.seed = options.seed;
-  r.status = tr.status;
-  r.note = tr.note;
-  r.iterations = tr.iterations;
-  r.stationarity = tr.stationarity;
-  r.energy = tr.loss;
+  Report r = training_report(tr, options);
   if (tr.status != Status::diverged) {
     const auto A = loss.activities(tr.theta);
     for (const auto& Al : A) r.ps_layers.push_back(parallelism_score(pb.task, Al.transpose() * Al).ps);
@@ -113,15 +119,8 @@ Report solve_train(const PointSpec& spec, const TrainOptions& options) {
   if (md.depth > 1) return solve_deep(spec, pb, options, start);
   const TwoLayerLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.lam1, md.lam2);
   const TrainResult tr = train(loss, options);
-  Report r;
-  r.solver = "train";
-  r.seed = options.seed;
-  r.status = tr.status;
-  r.note = tr.note;
-  r.iterations = tr.iterations;
-  r.stationarity = tr.stationarity;
+  Report r = training_report(tr, options);
   r.polish_rounds = tr.polish_rounds;
-  r.energy = tr.loss;
   if (tr.status == Status::diverged) {
     r.seconds = seconds_since(start);
     return r;
