@@ -251,7 +251,17 @@ KktReport search(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Kkt
   Rng rng(derive_seed(opt.seed, {0x6B6B74}));
   for (int s = 0; s < opt.starts; ++s) {
     Eigen::VectorXd h(P);
-    for (int p = 0; p < P; ++p) h(p) = rng.normal();
+    // relu maximisers sit on sign faces with many exact zeros; half of the relu starts are
+    // noisy sign patterns (a random share of + entries), which reach faces Gaussian starts miss.
+    if (act.kind() == ActivationKind::relu && s % 2 == 1) {
+      const double density = rng.uniform();
+      for (int p = 0; p < P; ++p) {
+        const double u = rng.uniform();
+        h(p) = u < density ? 1.0 + 0.1 * rng.normal() : (u < 0.5 * (1 + density) ? -1.0 + 0.1 * rng.normal() : 0.0);
+      }
+    } else {
+      for (int p = 0; p < P; ++p) h(p) = rng.normal();
+    }
     starts.push_back(std::pow(10.0, -2.0 + 2.5 * rng.uniform()) * h);
   }
 

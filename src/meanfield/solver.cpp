@@ -529,11 +529,11 @@ Eigen::MatrixXd positions(const std::vector<Atom>& atoms, bool ray) {
 // kkt_min at K over both kinds of atom: the rays' problem (exact for relu at small P and for
 // lines) and, for non-homogeneous φ, a search over finite positions. Current atoms seed the searches.
 Proposal propose(const Context& ctx, const Eigen::MatrixXd& K, const std::vector<Atom>& atoms,
-                 const MeanfieldOptions& opt, int iteration, int starts) {
+                 const MeanfieldOptions& opt, std::uint64_t seed, int starts) {
   KktOptions ko;
   ko.exact_max_samples = opt.exact_max_samples;
   ko.starts = starts;
-  ko.seed = derive_seed(opt.seed, {static_cast<std::uint64_t>(iteration)});
+  ko.seed = seed;
   ko.max_candidates = opt.atoms_per_step;
   Proposal out;
   if (ctx.ray_problem) {
@@ -661,6 +661,85 @@ std::vector<MeanfieldAtom> describe_atoms(const Context& ctx, const std::vector<
 
 void append_note(std::string& note, const std::string& what) { note = note.empty() ? what : note + "; " + what; }
 
+
+// One Frank–Wolfe run from `atoms` (none: from K = 0). The oracle's local searches also start
+// from `seeds`, atoms found by other runs, so that tunings known to matter elsewhere are tested.
+struct Run {
+  std::vector<Atom> atoms;
+  Eigen::MatrixXd K;
+  Proposal prop;  // the oracle at K
+  int iterations = 0;
+  std::string note;
+};
+
+Run frank_wolfe(const Context& ctx, const MeanfieldOptions& opt, std::uint64_t seed, std::vector<Atom> atoms,
+                const std::vector<Atom>& seeds) {
+  const bool can_polish = opt.polish && ctx.pr.full_rank();
+  Run run;
+  run.K = ctx.kernel(atoms);
+  double energy = ctx.energy(atoms);
+  // The oracle at K; a search that finds no descent is asked again with many more starts, since
+  // "none found" from a search is the weak point of the certificate.
+  auto certify = [&](int it) {
+    std::vector<Atom> starts = atoms;
+    starts.insert(starts.end(), seeds.begin(), seeds.end());
+    const std::uint64_t key = derive_seed(seed, {static_cast<std::uint64_t>(it)});
+    Proposal prop = propose(ctx, run.K, starts, opt, key, opt.search_starts);
+    if (prop.kkt_min >= -opt.tol && prop.method == KktMethod::search && opt.confirm_starts > opt.search_starts)
+      prop = propose(ctx, run.K, starts, opt, key, opt.confirm_starts);
+    return prop;
+  };
+  int stalls = 0;
+  for (int it = 0;; ++it) {
+    run.prop = certify(it);
+    run.iterations = it;
+    if (run.prop.kkt_min >= -opt.tol) break;
+    if (it == opt.max_iter) {
+      run.note = "iteration limit reached before kkt_min >= -tol";
+      break;
+    }
+    for (Atom& a : new_atoms(ctx, run.prop, atoms, opt.atoms_per_step)) atoms.push_back(std::move(a));
+    refit_masses(ctx, atoms);
+    if (can_polish) {
+      polish(ctx, atoms);
+      tidy(ctx, atoms);
+      refit_masses(ctx, atoms);
+    }
+    run.K = ctx.kernel(atoms);
+    const double next = ctx.energy(atoms);
+    // The oracle's tunings no longer lower E (they sit below its rounding): further steps are noise.
+    stalls = next < energy - 1e-15 * std::abs(energy) ? 0 : stalls + 1;
+    energy = next;
+    if (stalls >= 3) {
+      run.note = "stalled: the oracle's tunings no longer lower the energy";
+      run.iterations = it + 1;
+      run.prop = certify(it + 1);
+      break;
+    }
+  }
+  run.atoms = std::move(atoms);
+  return run;
+}
+
+// With a search oracle, independent runs can end in different configurations that each pass their
+// own search. Each restart is seeded with every atom found so far, and the best run is finally
+// continued with all of them as seeds: its certificate has then tested every tuning any run used.
+Run best_of_restarts(const Context& ctx, const MeanfieldOptions& opt, int& iterations) {
+  Run best = frank_wolfe(ctx, opt, opt.seed, {}, {});
+  iterations = best.iterations;
+  if (best.prop.method == KktMethod::exact || opt.restarts <= 1) return best;
+  std::vector<Atom> seen = best.atoms;
+  for (int r = 1; r < opt.restarts; ++r) {
+    Run run = frank_wolfe(ctx, opt, derive_seed(opt.seed, {0x5253, static_cast<std::uint64_t>(r)}), {}, seen);
+    iterations += run.iterations;
+    seen.insert(seen.end(), run.atoms.begin(), run.atoms.end());
+    if (ctx.energy(run.atoms) < ctx.energy(best.atoms)) best = std::move(run);
+  }
+  Run last = frank_wolfe(ctx, opt, derive_seed(opt.seed, {0x5253, 0}), std::move(best.atoms), seen);
+  iterations += last.iterations;
+  return last;
+}
+
 }  // namespace
 
 MeanfieldResult minimize_over_measures(const EffectiveProblem& problem, const MeanfieldOptions& opt) {
@@ -676,47 +755,11 @@ MeanfieldResult minimize_over_measures(const EffectiveProblem& problem, const Me
     return res;
   }
   const Context ctx(problem, opt.symmetries);
-  const bool can_polish = opt.polish && problem.full_rank();
-  std::vector<Atom> atoms;
-  Eigen::MatrixXd K = Eigen::MatrixXd::Zero(problem.P(), problem.P());
-  double energy = ctx.energy(atoms);
-  // The oracle at K; a search that finds no descent is asked again with many more starts, since
-  // "none found" from a search is the weak point of the certificate.
-  auto certify = [&](int it) {
-    Proposal prop = propose(ctx, K, atoms, opt, it, opt.search_starts);
-    if (prop.kkt_min >= -opt.tol && prop.method == KktMethod::search && opt.confirm_starts > opt.search_starts)
-      prop = propose(ctx, K, atoms, opt, it, opt.confirm_starts);
-    return prop;
-  };
-  Proposal prop;
-  int stalls = 0;
-  for (int it = 0;; ++it) {
-    prop = certify(it);
-    res.iterations = it;
-    if (prop.kkt_min >= -opt.tol) break;
-    if (it == opt.max_iter) {
-      res.note = "iteration limit reached before kkt_min >= -tol";
-      break;
-    }
-    for (Atom& a : new_atoms(ctx, prop, atoms, opt.atoms_per_step)) atoms.push_back(std::move(a));
-    refit_masses(ctx, atoms);
-    if (can_polish) {
-      polish(ctx, atoms);
-      tidy(ctx, atoms);
-      refit_masses(ctx, atoms);
-    }
-    K = ctx.kernel(atoms);
-    const double next = ctx.energy(atoms);
-    // The oracle's tunings no longer lower E (they sit below its rounding): further steps are noise.
-    stalls = next < energy - 1e-15 * std::abs(energy) ? 0 : stalls + 1;
-    energy = next;
-    if (stalls >= 3) {
-      res.note = "stalled: the oracle's tunings no longer lower the energy";
-      res.iterations = it + 1;
-      prop = certify(it + 1);
-      break;
-    }
-  }
+  Run run = best_of_restarts(ctx, opt, res.iterations);
+  const std::vector<Atom>& atoms = run.atoms;
+  const Proposal& prop = run.prop;
+  const Eigen::MatrixXd& K = run.K;
+  res.note = run.note;
   res.status = prop.kkt_min >= -opt.tol ? Status::converged : Status::max_iter;
   res.energy = ctx.energy(atoms);
   res.K = K;

@@ -43,6 +43,9 @@ struct MeanfieldOptions {
   int search_starts = 24;      // random starts of the search oracle
   // Before a search oracle's "no descent left" is accepted, it is rerun with this many starts.
   int confirm_starts = 256;
+  // With a search oracle: independent runs, each seeded with the atoms of the earlier ones; the
+  // best is continued with all of them as seeds (one run when the oracle is exact).
+  int restarts = 4;
   // Permutations of the samples (sample p ↦ perm[p]) that leave Kx and Ky unchanged, e.g. the
   // hypercube's label flips and label swaps. The optimum is then sought among invariant measures
   // (E is convex, so the group average of an optimal measure is optimal and E* is unchanged): each
@@ -81,7 +84,7 @@ struct MeanfieldResult {
   // to all positive measures then lies below every network (the note says which).
   bool attained = true;
   int orbits = 0;        // atoms the solver kept (each an orbit under the symmetries)
-  int iterations = 0;    // oracle calls that added atoms
+  int iterations = 0;    // oracle calls that added atoms, over all restarts
   double seconds = 0.0;
 };
 
