@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <sstream>
 
 #include "study/point.hpp"
 #include "theory/closed_form.hpp"
@@ -93,11 +94,12 @@ std::vector<Grid> relu_grid() {
 
 std::string grid_name(const ::testing::TestParamInfo<Grid>& info) {
   const Grid& g = info.param;
-  std::string s = "m" + std::to_string(g.m) + "_alpha" + std::to_string(g.alpha) + "_beta" + std::to_string(g.beta) +
-                  "_lam" + std::to_string(g.lam);
-  for (char& c : s)
-    if (c == '.') c = 'p';
-  return s;
+  std::ostringstream s;  // (not operator+ on strings: GCC 12 warns falsely there, bug 105329)
+  s << 'm' << g.m << "_alpha" << g.alpha << "_beta" << g.beta << "_lam" << g.lam;
+  std::string name = s.str();
+  for (char& c : name)
+    if (c == '.' || c == '-') c = '_';
+  return name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Issue2Grid, ReluAgainstTheory, ::testing::ValuesIn(relu_grid()), grid_name);
