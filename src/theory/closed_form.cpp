@@ -94,6 +94,15 @@ ClosedForm closed_form(const Task& task, const GeometrySpec& g, const Activation
       out.energy += 2 * l1 * ck * q + lam2 * s2 * P / (2 * (ck * P + lam2));
     }
   } else {
+    // A nonlinear odd unit can also use the output-orthogonal input (saturating neurons), and
+    // for β ≫ α the mean-field solver finds energies below the linear infimum (tanh at β = 64α:
+    // 0.0555 vs 0.0847). The linear form is only claimed where the paper claims it: α ≥ β.
+    if (act.kind() != ActivationKind::linear)
+      for (int k = 0; k < m; ++k)
+        if (alpha_of(g, k) < g.beta) {
+          out.reason = "nonlinear odd activations: the linear infimum is only the optimum for alpha >= beta";
+          return out;
+        }
     out.case_name = act.kind() == ActivationKind::linear ? "linear" : "odd-infimum";
     out.exact = act.kind() == ActivationKind::linear;
     for (int k = 0; k < m; ++k) {

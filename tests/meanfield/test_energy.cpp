@@ -186,7 +186,8 @@ TEST(ClosedForm, ValidityConditions) {
   const Activation relu, tanh_ = Activation::from_name("tanh"), gelu = Activation::from_name("gelu");
   const Problem misaligned = aligned_problem(0.5, 2.0);
   EXPECT_FALSE(closed_form(misaligned.task, misaligned.geometry, relu, 0.01, 0.01).applicable);
-  EXPECT_TRUE(closed_form(misaligned.task, misaligned.geometry, tanh_, 0.01, 0.01).applicable);
+  EXPECT_FALSE(closed_form(misaligned.task, misaligned.geometry, tanh_, 0.01, 0.01).applicable);
+  EXPECT_TRUE(closed_form(misaligned.task, misaligned.geometry, Activation::from_name("linear"), 0.01, 0.01).applicable);
   EXPECT_FALSE(closed_form(misaligned.task, misaligned.geometry, gelu, 0.01, 0.01).applicable);
   const Problem pb = aligned_problem(1.0, 1.0);
   EXPECT_FALSE(closed_form(pb.task, pb.geometry, relu, 100.0, 100.0).applicable);  // c ≤ 0
