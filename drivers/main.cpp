@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
   absrep::cli::add_meanfield(app, action);
   absrep::cli::add_sweep(app, action);
   absrep::cli::add_inspect(app, action);
+  absrep::cli::add_merge(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

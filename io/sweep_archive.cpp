@@ -64,6 +64,21 @@ const std::vector<Column>& columns(SolverKind s) {
 
 }  // namespace
 
+Slab parse_slab(std::string_view text, const std::string& field) {
+  const std::string t(text);
+  const auto slash = t.find('/');
+  auto number = [&](const std::string& part, std::size_t& out) {
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 9) return false;
+    out = std::stoul(part);
+    return true;
+  };
+  Slab s;
+  if (slash == std::string::npos || !number(t.substr(0, slash), s.index) || !number(t.substr(slash + 1), s.count) ||
+      s.count == 0 || s.index >= s.count)
+    throw InputError(field, "'" + t + "' is not a slab i/k with 0 <= i < k (e.g. 0/4)");
+  return s;
+}
+
 std::uint8_t archive_status(const Report& r) { return static_cast<std::uint8_t>(r.status); }
 
 nlohmann::json to_record(const Unit& unit, const Report& r, bool with_kernel) {

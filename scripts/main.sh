@@ -10,11 +10,8 @@ scripts/build.sh
 out=${1:-runs}
 mkdir -p "$out"
 archive="$out/phase-diagram.h5"
-resume=()
-[ -e "$archive.journal" ] && resume=(--resume)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpirun -n "$(nproc)" --oversubscribe build/drivers/absrep sweep jobs/configs/phase-diagram.yaml \
-  --output "$archive" "${resume[@]}"
+# jobs/local.sh: mpirun over every core, --resume when the archive exists, log next to it.
+ABSREP=build/drivers/absrep jobs/local.sh jobs/configs/phase-diagram.yaml "$archive"
 build/drivers/absrep inspect "$archive"
 # Debian's python3 has h5py and matplotlib even where another python3 comes first on PATH.
 python=/usr/bin/python3

@@ -13,5 +13,6 @@ void add_train(CLI::App& app, Action& action);
 void add_meanfield(CLI::App& app, Action& action);
 void add_sweep(CLI::App& app, Action& action);
 void add_inspect(CLI::App& app, Action& action);
+void add_merge(CLI::App& app, Action& action);
 
 }  // namespace absrep::cli

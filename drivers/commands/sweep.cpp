@@ -61,6 +61,8 @@ struct SweepArgs {
   bool resume = false, dry_run = false;
   double progress_seconds = 10, snapshot_seconds = 60, sync_seconds = 1;
   double max_hours = 0;
+  std::string slab_text;
+  io::Slab slab;  // --slab i/k: only the points of this slab run; the others stay pending
   std::string command_line;
 };
 
@@ -93,8 +95,9 @@ void print_dry_run(const io::LoadedConfig& cfg) {
 // Rank 0's bookkeeping: journal, records, runs, snapshots, progress.
 class Ledger {
  public:
-  Ledger(const SweepArgs& args, const io::LoadedConfig& cfg, std::size_t total, int ranks)
-      : args_(args), cfg_(cfg), total_(total), ranks_(ranks), journal_path_(args.output + ".journal") {}
+  Ledger(const SweepArgs& args, const io::LoadedConfig& cfg, std::size_t total, std::size_t grid_units, int ranks)
+      : args_(args), cfg_(cfg), total_(total), grid_units_(grid_units), ranks_(ranks),
+        journal_path_(args.output + ".journal") {}
 
   // Returns false (with a message) when the run must not start.
   bool open() {
@@ -115,6 +118,11 @@ class Ledger {
                       << cfg_.sha256.substr(0, 12) << "); refusing to mix them\n";
             return false;
           }
+          if (j.value("slab", "0/1") != args_.slab.str()) {
+            std::cerr << "absrep: error: --slab: " << args_.output << " holds slab " << j.value("slab", "0/1")
+                      << " of the grid, this run asks for " << args_.slab.str() << "; refusing to mix them\n";
+            return false;
+          }
         } else if (type == "run") {
           runs_.push_back({j.at("start_utc"), "", j.at("ranks"), j.at("host"), j.at("job_id"), j.at("command_line"), 0});
         } else {
@@ -124,10 +132,11 @@ class Ledger {
       }
     }
     journal_ = std::make_unique<io::Journal>(io::Journal::open(journal_path_));
-    if (!have_journal || (records_.empty() && runs_.empty()))
-      journal_->append(nlohmann::json{{"type", "header"}, {"schema", "absrep/1"}, {"config_sha256", cfg_.sha256},
-                                      {"units", total_}}
-                           .dump());
+    if (!have_journal || (records_.empty() && runs_.empty())) {
+      nlohmann::json header{{"type", "header"}, {"schema", "absrep/1"}, {"config_sha256", cfg_.sha256}, {"units", total_}};
+      if (!args_.slab.whole()) header["slab"] = args_.slab.str();
+      journal_->append(header.dump());
+    }
     return true;
   }
 
@@ -196,7 +205,7 @@ class Ledger {
   static double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
   io::Attributes provenance() const {
-    return {{"schema", std::string("absrep/1")},
+    io::Attributes a{{"schema", std::string("absrep/1")},
             {"study", cfg_.spec.study},
             {"version", std::string(ABSREP_VERSION)},
             {"git_sha", std::string(ABSREP_VERSION).substr(std::string(ABSREP_VERSION).find('+') + 1)},
@@ -209,11 +218,16 @@ class Ledger {
             {"config_sha256", cfg_.sha256},
             {"units_total", std::int64_t(total_)},
             {"units_done", std::int64_t(records_.size())}};
+    if (!args_.slab.whole()) {  // `absrep merge` reads these
+      a["slab"] = args_.slab.str();
+      a["grid_units"] = std::int64_t(grid_units_);
+    }
+    return a;
   }
 
   const SweepArgs& args_;
   const io::LoadedConfig& cfg_;
-  std::size_t total_;
+  std::size_t total_, grid_units_;
   int ranks_;
   std::string journal_path_;
   std::unique_ptr<io::Journal> journal_;
@@ -228,18 +242,23 @@ int run_sweep(const SweepArgs& args) {
   install_stop_handlers();
   // Every rank reads the config: it is small, and then no rank needs it sent.
   const io::LoadedConfig cfg = io::load_config(args.config);
+  const StudyGrid grid(cfg.spec);
+  std::vector<Unit> units = enumerate_units(cfg.spec, grid);
+  const std::size_t grid_units = units.size();
+  if (!args.slab.whole()) std::erase_if(units, [&](const Unit& u) { return !args.slab.contains(u.point); });
   if (args.dry_run) {
-    if (rank == 0) print_dry_run(cfg);
+    if (rank == 0) {
+      print_dry_run(cfg);
+      if (!args.slab.whole()) std::cout << "slab " << args.slab.str() << ": units " << units.size() << '\n';
+    }
     return 0;
   }
-  const StudyGrid grid(cfg.spec);
-  const std::vector<Unit> units = enumerate_units(cfg.spec, grid);
 
   std::unique_ptr<Ledger> ledger;
   std::vector<std::size_t> pending;
   int go = 1;
   if (rank == 0) {
-    ledger = std::make_unique<Ledger>(args, cfg, units.size(), ranks);
+    ledger = std::make_unique<Ledger>(args, cfg, units.size(), grid_units, ranks);
     go = ledger->open() ? 1 : 0;
     if (go) {
       const auto done = ledger->done_keys();
@@ -285,10 +304,12 @@ int run_sweep(const SweepArgs& args) {
     if (!complete) {
       std::cout << "[sweep] stopped by " << (budget_stop ? "the --max-hours budget" : "a signal") << " with "
                 << units.size() - ledger->done() << " units left; the archive is consistent. Resume with:\n  absrep sweep "
-                << args.config << " --output " << args.output << " --resume\n";
+                << args.config << " --output " << args.output
+                << (args.slab.whole() ? "" : " --slab " + args.slab.str()) << " --resume\n";
       stopped = 1;
     } else {
-      std::cout << "[sweep] done: " << args.output << '\n';
+      std::cout << "[sweep] done: " << args.output
+                << (args.slab.whole() ? "" : " (slab " + args.slab.str() + "; combine the slabs with absrep merge)") << '\n';
     }
   }
   MPI_Bcast(&stopped, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -306,14 +327,18 @@ void add_sweep(CLI::App& app, Action& action) {
   cmd->add_flag("--dry-run", args->dry_run, "print the axes, the number of points and units, and exit");
   cmd->add_option("--max-hours", args->max_hours, "stop handing out work after this many hours (PBS time limits)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--slab", args->slab_text,
+                  "run slab i of k (0 <= i < k): the grid points p with p % k == i, for job arrays; "
+                  "combine the slab archives with `absrep merge`");
   cmd->add_option("--progress-seconds", args->progress_seconds, "interval of progress lines")->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--snapshot-seconds", args->snapshot_seconds, "interval of archive snapshots")->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->callback([args, &action] {
     if (!args->dry_run && args->output.empty()) throw CLI::RequiredError("--output");
+    if (!args->slab_text.empty()) args->slab = io::parse_slab(args->slab_text);
     args->command_line = "absrep sweep " + args->config + (args->output.empty() ? "" : " --output " + args->output) +
-                         (args->resume ? " --resume" : "");
+                         (args->slab_text.empty() ? "" : " --slab " + args->slab_text) + (args->resume ? " --resume" : "");
     action = [args] { return run_sweep(*args); };
   });
 }

@@ -8,6 +8,13 @@ Each test is one ctest entry: e2e_sweep.py --exe ABSREP --mpiexec MPIEXEC --work
   kill_resume     SIGKILL mid-run, then --resume: nothing lost, nothing repeated, the archive
                   equals an uninterrupted run's; resuming a finished run is a no-op
   sigterm         SIGTERM: exit 143, a resume hint, a consistent archive; --resume finishes it
+  max_hours       the --max-hours budget (PBS) stops cleanly: exit 143, a consistent archive;
+                  --resume finishes it and the archive equals an uninterrupted run's
+  slab_merge      --slab i/k runs a disjoint share of the points (the others stay pending,
+                  @slab recorded); `absrep merge` of the slabs equals the unsliced run (also
+                  when slabs size the label/kernel axes differently); merging refuses other
+                  configs, overlapping slabs, missing journals and an existing output; a merge
+                  of some slabs is completed by `sweep --resume` on the merged archive
   refuse          --resume with another config is refused; an existing archive is not overwritten
   bad_config      syntax error, unknown key, wrong type, out of range: exit 2, one line naming
                   file:line:column and the field, no archive written
@@ -214,6 +221,125 @@ def test_sigterm(args):
         assert (status == 0).any() and (status == 1).any()
     sweep(args, cfg, "term.h5", "--resume")
     same_archives("reference.h5", "term.h5")
+
+
+def test_max_hours(args):
+    cfg = write("long.yaml", LONG.replace("[0.5, 8, 10]", "[0.5, 8, 40]"))  # 480 units, 3-15 s
+    total = 480
+    sweep(args, cfg, "reference.h5")
+    # About a second of a run that takes several: the budget is checked before each hand-out.
+    r = sweep(args, cfg, "budget.h5", "--max-hours", "0.0003", check=False)
+    assert r.returncode == 143, (r.returncode, r.stdout, r.stderr)
+    assert "--max-hours budget" in r.stdout and "--resume" in r.stdout, r.stdout
+    done = journal_units("budget.h5.journal")
+    assert 0 < done < total, f"budget stop at {done} units: adjust the config or the budget"
+    with h5py.File("budget.h5") as f:  # the final snapshot holds every journalled unit
+        assert int(f.attrs["units_done"]) == done
+        assert int((f["train/status"][()] != 0).sum() + (f["theory/status"][()] != 0).sum()) == done
+    r = sweep(args, cfg, "budget.h5", "--resume")
+    assert f"{total - done} of {total} units to run" in r.stdout, r.stdout
+    same_archives("reference.h5", "budget.h5")
+
+
+# A labels axis: the slab holding only m = 2 points has smaller label and kernel axes than the grid.
+LABELS = """study: slabs
+seed: 3
+problem:
+  beta: [0.5, 2.0]
+  labels: [2, 3]
+  alpha: 1.0
+model:
+  activation: relu
+  width: 16
+  lam: 0.01
+solvers:
+  theory: {}
+  meanfield: {}
+output:
+  kernels: true
+"""
+
+
+def merge(args, out, *parts, check=True):
+    r = run([args.exe, "merge", out, *parts])
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_slab_merge(args):
+    cfg = write("small.yaml", SMALL)
+    sweep(args, cfg, "whole.h5")
+    dry = run([args.exe, "sweep", cfg, "--dry-run", "--slab", "1/3"])
+    assert "slab 1/3: units 8" in dry.stdout, dry.stdout
+    for i in range(3):  # 6 points (beta x activation, row-major): slab i holds points i and i + 3
+        r = sweep(args, cfg, f"part_{i}.h5", "--slab", f"{i}/3", ranks=2 if i == 1 else 0)
+        assert "8 of 8 units to run" in r.stdout, r.stdout
+        with h5py.File(f"part_{i}.h5") as f:
+            assert f.attrs["slab"] == f"{i}/3"
+            assert int(f.attrs["units_total"]) == 8 and int(f.attrs["units_done"]) == 8
+            assert int(f.attrs["grid_units"]) == 24
+            status = f["train/status"][()].reshape(6, 2)
+            for p in range(6):
+                assert (status[p] != 0).all() if p % 3 == i else (status[p] == 0).all(), (i, p, status)
+            assert np.isnan(f["meanfield/ps"][()].reshape(6)[[p for p in range(6) if p % 3 != i]]).all()
+    # Another slab on the same output is refused; so is a slab for an unsliced archive.
+    mixed = sweep(args, cfg, "part_0.h5", "--slab", "1/3", "--resume", check=False)
+    assert mixed.returncode == 2 and "slab" in mixed.stderr, mixed.stderr
+    r = merge(args, "merged.h5", "part_2.h5", "part_0.h5", "part_1.h5")
+    assert "3 parts, 24 of 24 units" in r.stdout, r.stdout
+    same_archives("whole.h5", "merged.h5")
+    with h5py.File("merged.h5") as f:
+        assert "slab" not in f.attrs
+        assert int(f.attrs["units_done"]) == 24 and int(f.attrs["units_total"]) == 24
+        assert "part_0.h5 (slab 0/3)" in f.attrs["merged_from"]
+        assert len(f["provenance/runs/start_utc"]) == 3
+    assert journal_units("merged.h5.journal") == 24
+    again = sweep(args, cfg, "merged.h5", "--resume")  # a complete merge: nothing to do
+    assert "nothing to do" in again.stdout, again.stdout
+    inspect = run([args.exe, "inspect", "merged.h5", "--json"])
+    assert json.loads(inspect.stdout)["groups"]["train"]["status"]["ok"] == 12, inspect.stdout
+
+    # Refusals: nothing is written.
+    other = write("other.yaml", SMALL.replace("seed: 11", "seed: 12"))
+    sweep(args, other, "other_1.h5", "--slab", "1/3")
+    cases = {
+        "config": (["part_0.h5", "other_1.h5"], "different config"),
+        "same slab": (["part_0.h5", "part_0.h5"], "overlap"),
+        "other k": (["part_0.h5", "part_1.h5", "half_1.h5"], "overlap"),
+        "whole": (["whole.h5", "part_1.h5"], "overlap"),
+    }
+    sweep(args, cfg, "half_1.h5", "--slab", "1/2")  # points 1, 3, 5: point 3 is also in part_0
+    for name, (parts, expect) in cases.items():
+        r = merge(args, "refused.h5", *parts, check=False)
+        assert r.returncode == 2 and expect in r.stderr, (name, r.returncode, r.stderr)
+        assert not os.path.exists("refused.h5") and not os.path.exists("refused.h5.journal"), name
+    r = merge(args, "merged.h5", "part_0.h5", "part_1.h5", "part_2.h5", check=False)
+    assert r.returncode == 2 and "exists" in r.stderr, r.stderr
+    os.rename("part_2.h5.journal", "moved.journal")
+    r = merge(args, "refused.h5", "part_0.h5", "part_1.h5", "part_2.h5", check=False)
+    assert r.returncode == 2 and "part_2.h5.journal is missing" in r.stderr, r.stderr
+    assert not os.path.exists("refused.h5")
+    os.rename("moved.journal", "part_2.h5.journal")
+
+    # Two slabs of three: a partial merge, then --resume on it runs the missing slab's units.
+    r = merge(args, "partial.h5", "part_0.h5", "part_2.h5")
+    assert "16 of 24 units" in r.stdout and "8 of 24 units are pending (no part for slab 1/3)" in r.stderr, r
+    with h5py.File("partial.h5") as f:
+        assert ((f["train/status"][()].reshape(6, 2) == 0).all(axis=1) == [p % 3 == 1 for p in range(6)]).all()
+    r = sweep(args, cfg, "partial.h5", "--resume")
+    assert "8 of 24 units to run" in r.stdout, r.stdout
+    same_archives("whole.h5", "partial.h5")
+
+    # Slabs whose tasks differ in size: part 0 holds only m = 2 points (P = 4), part 1 only m = 3.
+    lab = write("labels.yaml", LABELS)
+    sweep(args, lab, "lab_whole.h5")
+    for i in range(2):
+        sweep(args, lab, f"lab_{i}.h5", "--slab", f"{i}/2")
+    with h5py.File("lab_0.h5") as f0, h5py.File("lab_whole.h5") as fw:
+        assert f0["meanfield/kernel"].shape[-1] < fw["meanfield/kernel"].shape[-1], "the test needs unequal axes"
+    merge(args, "lab_merged.h5", "lab_0.h5", "lab_1.h5")
+    same_archives("lab_whole.h5", "lab_merged.h5")
 
 
 def test_refuse(args):
