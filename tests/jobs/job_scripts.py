@@ -24,7 +24,7 @@ import time
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sweep"))
-from e2e_sweep import LONG, SMALL, journal_units, same_archives, write  # noqa: E402
+from e2e_sweep import LONG, SMALL, journal_units, same_archives, signal_after, write  # noqa: E402
 
 
 def run(cmd, env=None, **kw):
@@ -60,8 +60,7 @@ def test_local(args):
     write("long.yaml", LONG)
     proc = subprocess.Popen([local, "long.yaml", "term.h5", "--snapshot-seconds", "0.3"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(2.0)
-    proc.send_signal(signal.SIGTERM)
+    signal_after(proc, "runs/long/term.h5.journal", 10, signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 143, (proc.returncode, out)
     assert "received SIGTERM" in out and "the archive is consistent" in out, out
@@ -161,8 +160,7 @@ def test_pbs(args):
     env = environment(args, CONFIG=cfg, OUTPUT="qdel.h5", ABSREP_SITE=site, ABSREP_ROOT=args.root,
                       ABSREP_WALLTIME="01:00:00", ABSREP_TIME_LEAD="60", **dict(job_env, PBS_JOBID="102.pbs-stub"))
     proc = subprocess.Popen([pbs], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(2.5)
-    proc.send_signal(signal.SIGTERM)
+    signal_after(proc, "runs/absrep-long-102/qdel.h5.journal", 10, signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode == 143, proc.returncode
     with open("runs/absrep-long-102/qdel.log") as f:

@@ -183,15 +183,28 @@ def journal_units(path):
     return units
 
 
+def signal_after(proc, journal, units, sig, timeout=60.0):
+    """Send sig to proc once its journal holds at least `units` unit records. Polling the journal
+    instead of sleeping a fixed delay keeps the signal inside the run on fast and slow machines
+    alike; the caller's config must be long enough that the run cannot end in one poll (10 ms)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, f"the run ended before {units} units were journalled: lengthen the config"
+        if os.path.exists(journal) and journal_units(journal) >= units:
+            proc.send_signal(sig)
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{units} units not journalled within {timeout} s")
+
+
 def test_kill_resume(args):
     cfg = write("long.yaml", LONG)
     sweep(args, cfg, "reference.h5")
-    for attempt, delay in enumerate((0.7, 1.5)):
+    for attempt, after in enumerate((3, 40)):
         out = f"killed{attempt}.h5"
         proc = subprocess.Popen([args.exe, "sweep", cfg, "--output", out, "--snapshot-seconds", "0.3"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        signal_after(proc, out + ".journal", after, signal.SIGKILL)
         proc.wait()
         done = journal_units(out + ".journal")
         assert 0 < done < 120, f"kill landed at {done} units: adjust LONG"
@@ -211,8 +224,7 @@ def test_sigterm(args):
     sweep(args, cfg, "reference.h5")
     proc = subprocess.Popen([args.exe, "sweep", cfg, "--output", "term.h5"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
+    signal_after(proc, "term.h5.journal", 10, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, (proc.returncode, out, err)
     assert "--resume" in out, out
