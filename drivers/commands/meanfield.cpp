@@ -9,6 +9,7 @@
 #include "cli/output.hpp"
 #include "cli/problem_flags.hpp"
 #include "commands/commands.hpp"
+#include "sweep/mpi_env.hpp"
 
 namespace absrep::cli {
 
@@ -67,6 +68,7 @@ void add_meanfield(CLI::App& app, Action& action) {
     action = [st] {
       Report r = solve_meanfield(st->problem.to_spec(), st->options, !st->no_symmetry);
       if (!st->atoms) r.tunings.clear();
+      if (MpiEnvironment::rank() != 0) return 0;  // under mpirun every rank solves; one prints
       print_report(std::cout, r, st->json);
       if (!st->json) {
         std::cout << fmt::format("{:<16}{:.3e}\n", "gap bound", r.gap_bound.value_or(NAN));

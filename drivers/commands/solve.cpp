@@ -1,10 +1,14 @@
 // `absrep theory` and `absrep train`: one point, answered by one solver, printed as a table or JSON.
+// Under mpirun, `train` splits the network's neurons over the ranks (the same answer as one rank's,
+// sooner for wide networks) and rank 0 prints it.
 #include <iostream>
 #include <memory>
 
 #include "cli/output.hpp"
 #include "cli/problem_flags.hpp"
 #include "commands/commands.hpp"
+#include "parallel/mpi_reducer.hpp"
+#include "sweep/mpi_env.hpp"
 
 namespace absrep::cli {
 
@@ -19,7 +23,8 @@ void add_theory(CLI::App& app, Action& action) {
   cmd->add_flag("--json", st->json, "print one JSON object");
   cmd->callback([st, &action] {
     action = [st] {
-      print_report(std::cout, solve_theory(st->problem.to_spec()), st->json);
+      const Report report = solve_theory(st->problem.to_spec());
+      if (MpiEnvironment::rank() == 0) print_report(std::cout, report, st->json);
       return 0;
     };
   });
@@ -50,7 +55,9 @@ void add_train(CLI::App& app, Action& action) {
     action = [st] {
       st->options.optimizer = optimizer_from_string(st->optimizer);
       st->options.polish = !st->no_polish;
-      print_report(std::cout, solve_train(st->problem.to_spec(), st->options), st->json);
+      const MpiReducer world(MPI_COMM_WORLD);
+      const Report report = solve_train(st->problem.to_spec(), st->options, world);
+      if (world.rank() == 0) print_report(std::cout, report, st->json);
       return 0;
     };
   });

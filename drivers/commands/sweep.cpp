@@ -285,8 +285,8 @@ int run_sweep(const SweepArgs& args) {
               << (ranks > 1 ? "s" : "") << (ledger->done() ? " (resumed)" : "") << '\n';
   }
   SchedulerHooks hooks;
-  hooks.compute = [&](std::size_t u) {
-    return io::to_record(units[u], run_unit(cfg.spec, grid, units[u]), cfg.spec.store_kernels).dump();
+  hooks.compute = [&](std::size_t u, const Reducer& group) {
+    return io::to_record(units[u], run_unit(cfg.spec, grid, units[u], group), cfg.spec.store_kernels).dump();
   };
   hooks.finished = [&](std::size_t, const std::string& record) { ledger->finished(record); };
   hooks.stop = [&] {
@@ -294,7 +294,14 @@ int run_sweep(const SweepArgs& args) {
     return stop_requested() || budget_stop;
   };
   hooks.tick = [&] { ledger->tick(); };
-  run_master_worker(MPI_COMM_WORLD, pending, hooks);
+  // Training units of solvers.train.ranks_per_unit > 1 run on groups of ranks, after the others.
+  const int group = std::min(cfg.spec.solvers.ranks_per_unit, ranks);
+  std::vector<std::size_t> single, grouped;
+  for (std::size_t u : pending) (group > 1 && units[u].solver == SolverKind::train ? grouped : single).push_back(u);
+  run_master_worker(MPI_COMM_WORLD, single, hooks);
+  int more = rank == 0 && !grouped.empty() && !hooks.stop();
+  MPI_Bcast(&more, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (more) run_grouped(MPI_COMM_WORLD, group, grouped, hooks);
 
   int stopped = 0;
   if (rank == 0) {

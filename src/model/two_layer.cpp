@@ -7,13 +7,17 @@
 namespace absrep {
 
 TwoLayerLoss::TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, Activation act,
-                           int width, double lam1, double lam2)
+                           int width, double lam1, double lam2, const Reducer& reducer)
     : Xa_(Xa),
       Y_(Y),
       act_(act),
-      shape_{static_cast<int>(Xa.rows()), width, static_cast<int>(Y.rows())},
+      shape_{static_cast<int>(Xa.rows()), neuron_slice(width, reducer.rank(), reducer.ranks()).count,
+             static_cast<int>(Y.rows())},
+      total_width_(width),
+      slice_(neuron_slice(width, reducer.rank(), reducer.ranks())),
       lam1_(lam1),
-      lam2_(lam2) {}
+      lam2_(lam2),
+      reducer_(reducer) {}
 
 Eigen::Map<const Eigen::MatrixXd> TwoLayerLoss::W1a(const Eigen::VectorXd& theta) const {
   return {theta.data(), shape_.width, shape_.inputs};
@@ -30,38 +34,83 @@ Eigen::VectorXd TwoLayerLoss::pack(const Eigen::MatrixXd& W1a, const Eigen::Matr
   return theta;
 }
 
+// One block at a time (parallel/reducer.hpp): every product below has the block's size whatever
+// the partition, and writes into an owned temporary, so each neuron's numbers are the same bits
+// on any number of ranks; the blocks' shares of the output are then added in block order.
 double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* grad) const {
   const auto W1 = W1a(theta);
   const auto V = W2(theta);
-  Z_.noalias() = W1 * Xa_;  // N×P preactivations
-  act_.apply(Z_, A_, grad ? &dA_ : nullptr);
-  R_ = Y_;
-  R_.noalias() -= V * A_;  // residual Y − W2 φ(Z), m×P
-  const double loss = 0.5 * R_.squaredNorm() + 0.5 * lam1_ * W1.squaredNorm() + 0.5 * lam2_ * V.squaredNorm();
+  const Eigen::Index P = Xa_.cols(), m = shape_.outputs;
+  A_.resize(shape_.width, P);
+  if (grad) dA_.resize(shape_.width, P);
+  share_.resize(m * P + 1, (shape_.width + kNeuronBlock - 1) / kNeuronBlock);
+  for_each_block(shape_.width, [&](int first, int count) {
+    Zb_.noalias() = W1.middleRows(first, count) * Xa_;
+    act_.apply(Zb_, Ab_, grad ? &dAb_ : nullptr);
+    A_.middleRows(first, count) = Ab_;
+    if (grad) dA_.middleRows(first, count) = dAb_;
+    Fb_.noalias() = V.middleCols(first, count) * Ab_;  // this block's share of W2 φ(Z), m×P
+    const int b = first / kNeuronBlock;
+    share_.col(b).head(m * P) = Eigen::Map<const Eigen::VectorXd>(Fb_.data(), m * P);
+    double w1 = 0.0;
+    for (Eigen::Index j = 0; j < W1.cols(); ++j) {
+      const double* col = W1.col(j).data() + first;
+      w1 += ordered_dot(col, col, count);
+    }
+    const double* v = V.col(first).data();
+    share_(m * P, b) = 0.5 * lam1_ * w1 + 0.5 * lam2_ * ordered_dot(v, v, m * count);
+  });
+  const Eigen::VectorXd total = reducer_.sum_blocks(share_);
+  R_ = Y_ - Eigen::Map<const Eigen::MatrixXd>(total.data(), m, P);  // residual Y − W2 φ(Z), m×P
+  const double loss = 0.5 * R_.squaredNorm() + total(m * P);
   if (grad) {
     grad->resize(shape_.size());
     Eigen::Map<Eigen::MatrixXd> gW1(grad->data(), shape_.width, shape_.inputs);
     Eigen::Map<Eigen::MatrixXd> gW2(grad->data() + W1.size(), shape_.outputs, shape_.width);
-    gW2 = lam2_ * V;
-    gW2.noalias() -= R_ * A_.transpose();
-    // Back through φ: dL/dZ = −(W2ᵀR) ⊙ φ′(Z); reuse A_ as the workspace.
-    A_.noalias() = V.transpose() * R_;
-    A_.array() *= -dA_.array();
-    gW1 = lam1_ * W1;
-    gW1.noalias() += A_ * Xa_.transpose();
+    for_each_block(shape_.width, [&](int first, int count) {
+      Fb_.noalias() = R_ * A_.middleRows(first, count).transpose();  // m×count
+      gW2.middleCols(first, count) = lam2_ * V.middleCols(first, count) - Fb_;
+      // Back through φ: dL/dZ = −(W2ᵀR) ⊙ φ′(Z).
+      Zb_.noalias() = V.middleCols(first, count).transpose() * R_;
+      Zb_.array() *= -dA_.middleRows(first, count).array();
+      Ab_.noalias() = Zb_ * Xa_.transpose();  // count×inputs
+      gW1.middleRows(first, count) = lam1_ * W1.middleRows(first, count) + Ab_;
+    });
   }
   return loss;
 }
 
+double TwoLayerLoss::dot(const Eigen::VectorXd& a, const Eigen::VectorXd& b) const {
+  Eigen::MatrixXd partial(1, (shape_.width + kNeuronBlock - 1) / kNeuronBlock);
+  const Eigen::Index n = shape_.width, w1 = n * shape_.inputs, m = shape_.outputs;
+  for_each_block(shape_.width, [&](int first, int count) {
+    double s = 0.0;
+    for (Eigen::Index j = 0; j < shape_.inputs; ++j) s += ordered_dot(a.data() + j * n + first, b.data() + j * n + first, count);
+    s += ordered_dot(a.data() + w1 + m * first, b.data() + w1 + m * first, m * count);
+    partial(0, first / kNeuronBlock) = s;
+  });
+  return reducer_.sum_blocks(partial)(0);
+}
+
 Eigen::VectorXd TwoLayerLoss::initial(std::uint64_t seed) const {
   Eigen::MatrixXd W1(shape_.width, shape_.inputs), W2(shape_.outputs, shape_.width);
-  const double s1 = 1.0 / std::sqrt(shape_.inputs), s2 = 1.0 / std::sqrt(shape_.width);
+  const double s1 = 1.0 / std::sqrt(shape_.inputs), s2 = 1.0 / std::sqrt(total_width_);
   for (int i = 0; i < shape_.width; ++i) {
-    Rng rng(derive_seed(seed, {0x6E6575726F6E, static_cast<std::uint64_t>(i)}));
+    Rng rng(derive_seed(seed, {0x6E6575726F6E, static_cast<std::uint64_t>(slice_.first + i)}));
     for (int j = 0; j < shape_.inputs; ++j) W1(i, j) = s1 * rng.normal();
     for (int k = 0; k < shape_.outputs; ++k) W2(k, i) = s2 * rng.normal();
   }
   return pack(W1, W2);
+}
+
+Eigen::MatrixXd TwoLayerLoss::preactivations(const Eigen::VectorXd& theta) const {
+  Eigen::MatrixXd H(Xa_.cols(), shape_.width);
+  const auto W1 = W1a(theta);
+  for_each_block(shape_.width, [&](int first, int count) {
+    Zb_.noalias() = W1.middleRows(first, count) * Xa_;
+    H.middleCols(first, count) = Zb_.transpose();
+  });
+  return reducer_.gather_columns(H);
 }
 
 }  // namespace absrep

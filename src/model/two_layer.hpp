@@ -2,35 +2,51 @@
 //   L = ½‖Y − W2 φ(W1a Xa)‖²_F + ½λ1‖W1a‖²_F + ½λ2‖W2‖²_F      (sums, no 1/P)
 // with exact gradients. Parameters live in one flat vector θ = [vec(W1a); vec(W2)] (column-
 // major) so that every optimiser sees the same thing.
+//
+// Neuron partition: with a Reducer over R ranks, this rank's θ holds only its slice of the
+// neurons (rows of W1a, columns of W2; parallel/reducer.hpp). Each rank computes its share of
+// the output W2 φ(W1a Xa) and of the regulariser; one m×P (+1) sum gives every rank the total
+// loss and residual, and each rank's gradient is then exact for its slice.
 #pragma once
 #include <Eigen/Dense>
+#include <cmath>
 #include <cstdint>
 
 #include "model/activation.hpp"
+#include "parallel/reducer.hpp"
 
 namespace absrep {
 
 struct TwoLayerShape {
   int inputs;   // d + 1 (bias included)
-  int width;    // N
+  int width;    // neurons held here: N, or this rank's slice of N
   int outputs;  // m
   Eigen::Index size() const { return Eigen::Index(width) * inputs + Eigen::Index(outputs) * width; }
 };
 
 class TwoLayerLoss {
  public:
+  // `width` is the whole network's N; with a Reducer over several ranks this rank holds its slice.
   TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, Activation act, int width,
-               double lam1, double lam2);
+               double lam1, double lam2, const Reducer& reducer = serial_reducer());
 
-  const TwoLayerShape& shape() const { return shape_; }
+  const TwoLayerShape& shape() const { return shape_; }  // this rank's share
+  int total_width() const { return total_width_; }
+  const NeuronSlice& slice() const { return slice_; }
+  const Reducer& reducer() const { return reducer_; }
   const Activation& activation() const { return act_; }
   double lam1() const { return lam1_; }
   double lam2() const { return lam2_; }
   const Eigen::MatrixXd& Xa() const { return Xa_; }
   const Eigen::MatrixXd& Y() const { return Y_; }
 
-  // L(θ); writes ∇L into grad when non-null (same layout as θ).
+  // L(θ) (the whole network's, on every rank); writes this slice's ∇L into grad when non-null.
   double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* grad) const;
+
+  // The inner product of two vectors laid out as θ, over the whole network (every rank's slice),
+  // the same bits on any number of ranks. The optimisers' only inner product.
+  double dot(const Eigen::VectorXd& a, const Eigen::VectorXd& b) const;
+  double norm(const Eigen::VectorXd& a) const { return std::sqrt(dot(a, a)); }
 
   // Views of θ as matrices.
   Eigen::Map<const Eigen::MatrixXd> W1a(const Eigen::VectorXd& theta) const;
@@ -39,15 +55,21 @@ class TwoLayerLoss {
 
   // Seeded initialisation: neuron i's incoming row (N(0, 1/(d+1))) and outgoing column
   // (N(0, 1/N)) come from a stream keyed by (seed, i), so a neuron's weights do not depend on
-  // the width or on how neurons are partitioned.
+  // the width or on how neurons are partitioned. Returns this rank's slice.
   Eigen::VectorXd initial(std::uint64_t seed) const;
+
+  // The preactivations of every neuron of the network, H = (W1a Xa)ᵀ (P×N), on every rank.
+  Eigen::MatrixXd preactivations(const Eigen::VectorXd& theta) const;
 
  private:
   Eigen::MatrixXd Xa_, Y_;
   Activation act_;
   TwoLayerShape shape_;
+  int total_width_;
+  NeuronSlice slice_;
   double lam1_, lam2_;
-  mutable Eigen::MatrixXd Z_, A_, dA_, R_;  // workspaces: no allocation per evaluation
+  const Reducer& reducer_;
+  mutable Eigen::MatrixXd A_, dA_, R_, share_, Zb_, Ab_, dAb_, Fb_;  // workspaces: no allocation per evaluation
 };
 
 }  // namespace absrep

@@ -127,7 +127,7 @@ std::uint64_t unit_seed(const StudySpec& spec, const Unit& unit) {
          ((std::uint64_t(1) << 53) - 1);
 }
 
-Report run_unit(const StudySpec& spec, const StudyGrid& grid, const Unit& unit) {
+Report run_unit(const StudySpec& spec, const StudyGrid& grid, const Unit& unit, const Reducer& ranks) {
   try {
     const PointSpec point = grid.point(unit.point);
     switch (unit.solver) {
@@ -142,7 +142,7 @@ Report run_unit(const StudySpec& spec, const StudyGrid& grid, const Unit& unit) 
       case SolverKind::train: {
         TrainOptions opt = spec.solvers.train_options;
         opt.seed = unit_seed(spec, unit);
-        return solve_train(point, opt);
+        return solve_train(point, opt, ranks);
       }
     }
   } catch (const std::exception& e) {

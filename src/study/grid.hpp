@@ -38,6 +38,7 @@ struct SolverPlan {
   MeanfieldOptions meanfield_options;
   TrainOptions train_options;
   int replicates = 1;
+  int ranks_per_unit = 1;  // > 1: each training unit's neurons are split over a group of ranks
 };
 
 struct StudySpec {
@@ -86,6 +87,7 @@ std::vector<Unit> enumerate_units(const StudySpec& spec, const StudyGrid& grid);
 std::uint64_t unit_seed(const StudySpec& spec, const Unit& unit);
 
 // Runs one unit; numerical trouble and invalid points come back as a Report status.
-Report run_unit(const StudySpec& spec, const StudyGrid& grid, const Unit& unit);
+// `ranks` splits a training unit's neurons (the same Report on any number of ranks).
+Report run_unit(const StudySpec& spec, const StudyGrid& grid, const Unit& unit, const Reducer& ranks = serial_reducer());
 
 }  // namespace absrep

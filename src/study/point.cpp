@@ -112,12 +112,12 @@ Report solve_deep(const PointSpec& spec, const Problem& pb, const TrainOptions& 
 
 }  // namespace
 
-Report solve_train(const PointSpec& spec, const TrainOptions& options) {
+Report solve_train(const PointSpec& spec, const TrainOptions& options, const Reducer& reducer) {
   const auto start = std::chrono::steady_clock::now();
   const Problem pb = build_problem(spec);
   const ModelSpec& md = spec.model;
   if (md.depth > 1) return solve_deep(spec, pb, options, start);
-  const TwoLayerLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.lam1, md.lam2);
+  const TwoLayerLoss loss(pb.Xa, pb.task.Y(), md.activation, md.width, md.lam1, md.lam2, reducer);
   const TrainResult tr = train(loss, options);
   Report r = training_report(tr, options);
   r.polish_rounds = tr.polish_rounds;
@@ -125,7 +125,7 @@ Report solve_train(const PointSpec& spec, const TrainOptions& options) {
     r.seconds = seconds_since(start);
     return r;
   }
-  const Eigen::MatrixXd H = (loss.W1a(tr.theta) * pb.Xa).transpose();  // P×N
+  const Eigen::MatrixXd H = loss.preactivations(tr.theta);  // P×N, every neuron
   const EffectiveProblem ep(pb.Kx, pb.task.Ky(), md.activation, md.lam1, md.lam2);
   r.kernel = ep.kernel(H);
   const ClosedForm cf = closed_form(pb.task, pb.geometry, md.activation, md.lam1, md.lam2);

@@ -15,6 +15,7 @@
 #include "model/activation.hpp"
 #include "task/geometry.hpp"
 #include "task/task.hpp"
+#include "parallel/reducer.hpp"
 #include "train/trainer.hpp"
 
 namespace absrep {
@@ -80,7 +81,10 @@ Problem build_problem(const PointSpec& spec);
 void validate(const ModelSpec& model);
 
 Report solve_theory(const PointSpec& spec);
-Report solve_train(const PointSpec& spec, const TrainOptions& options);
+// With a Reducer over several ranks the two-layer network's neurons are split between them
+// (every rank calls this and gets the same Report); a deep network is not split: every rank
+// trains the whole of it.
+Report solve_train(const PointSpec& spec, const TrainOptions& options, const Reducer& reducer = serial_reducer());
 
 // Permutations of the samples that preserve Kx and Ky of an aligned or whitened geometry: flips
 // of each label, swaps of labels that look alike (equal α_k and s_k), and (n > 1) the same swap

@@ -197,6 +197,45 @@ def signal_after(proc, journal, units, sig, timeout=60.0):
     raise AssertionError(f"{units} units not journalled within {timeout} s")
 
 
+# Wide networks split over groups of ranks (solvers.train.ranks_per_unit), beside single-rank
+# theory and mean-field units.
+GROUPED = """study: grouped
+seed: 3
+problem:
+  labels: 3
+  alpha: 1.0
+  beta: [0.5, 2.0]
+model:
+  activation: [relu, tanh]
+  width: 700
+  lam: 0.01
+solvers:
+  theory: {}
+  meanfield: {}
+  train: {replicates: 2, ranks_per_unit: 2}
+"""
+
+
+def test_grouped(args):
+    cfg = write("grouped.yaml", GROUPED)
+    sweep(args, cfg, "one.h5")
+    r = sweep(args, cfg, "two.h5", ranks=2)
+    same_archives("one.h5", "two.h5")  # bit for bit: the split does not change a result
+    with h5py.File("two.h5") as f:
+        assert f["provenance/runs/ranks"][()].tolist() == [2]
+        assert (f["train/status"][()] != 0).all()
+    # And the units equal `absrep train` of the same point and seed, serial and split.
+    with h5py.File("two.h5") as f:
+        seed = str(int(f["train/seed"][0, 0, 1]))
+        energy = f["train/energy"][0, 0, 1]
+    problem = ["--labels", "3", "--alpha", "1.0", "--beta", "0.5", "--activation", "relu", "--width", "700",
+               "--lam", "0.01", "--seed", seed, "--json"]
+    for cmd in ([args.exe, "train", *problem], [args.mpiexec, "-n", "2", "--oversubscribe", args.exe, "train", *problem]):
+        out = run(cmd)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["energy"] == energy, (cmd, out.stdout)
+
+
 def test_kill_resume(args):
     cfg = write("long.yaml", LONG)
     sweep(args, cfg, "reference.h5")

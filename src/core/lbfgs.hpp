@@ -1,0 +1,162 @@
+// L-BFGS whose every inner product goes through a caller's `dot`, so that a vector may be split
+// over ranks (each holds a slice, `dot` sums the slices' dot products: parallel/reducer.hpp) and
+// every rank still takes the same steps. LBFGSpp cannot do that: its dot products are its own.
+//
+// The line search finds a weak-Wolfe step by bracketing with safeguarded cubic interpolation.
+// Its sufficient-decrease test allows a slack of the objective's rounding noise (Hager & Zhang's
+// approximate Wolfe conditions): near a minimum |∇f|·|step| falls below the rounding of f
+// (~1e-13·|f| for our energies), where tests on function values alone stop with gradients ~1e-8
+// and the curvature test on directional derivatives has to do the real work. A non-finite trial
+// value counts as "too far", so a step into overflow bisects back instead of diverging.
+#pragma once
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace absrep {
+
+struct LbfgsOptions {
+  int memory = 10;
+  int max_iter = 20000;
+  double grad_tol = 1e-8;   // stop when ‖∇f‖ ≤ grad_tol
+  int past = 0;             // > 0: also stop when f fell by less than delta·|f| over `past` iterations
+  double delta = 0.0;
+  int max_linesearch = 60;
+  double noise = 1e-12;     // relative rounding noise of f allowed in the decrease test
+};
+
+struct LbfgsResult {
+  int iterations = 0;
+  int evaluations = 0;
+  double f = 0.0;           // f at the returned x
+  double grad_norm = 0.0;
+  std::string stopped;      // empty: converged (‖∇f‖ ≤ grad_tol); else why it stopped
+};
+
+// f(x, g) returns f(x) and writes ∇f(x) into g; dot(a, b) is the (global) inner product.
+// x is overwritten with the best point found.
+template <class F, class Dot>
+LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const LbfgsOptions& opt) {
+  LbfgsResult out;
+  Eigen::VectorXd g(x.size());
+  double fx = f(x, g);
+  ++out.evaluations;
+  out.f = fx;
+  // Finiteness is judged on reduced quantities only (a non-finite entry anywhere makes every
+  // rank's dot product non-finite), so that all ranks take the same branch.
+  double gnorm = std::sqrt(dot(g, g));
+  if (!std::isfinite(fx) || !std::isfinite(gnorm)) {
+    out.stopped = "non-finite loss at the initial point";
+    out.f = std::numeric_limits<double>::quiet_NaN();
+    out.grad_norm = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
+  std::deque<Eigen::VectorXd> S, Y;
+  std::deque<double> rho;
+  std::deque<double> history{fx};
+  Eigen::VectorXd d, xt, gt(x.size());
+  std::vector<double> alpha;
+  while (true) {
+    if (gnorm <= opt.grad_tol) break;
+    if (out.iterations >= opt.max_iter) {
+      out.stopped = "iteration limit";
+      break;
+    }
+    // Two-loop recursion: d = −H∇f.
+    d = -g;
+    alpha.assign(S.size(), 0.0);
+    for (int k = static_cast<int>(S.size()) - 1; k >= 0; --k) {
+      alpha[k] = rho[k] * dot(S[k], d);
+      d -= alpha[k] * Y[k];
+    }
+    if (!S.empty()) d *= 1.0 / (rho.back() * dot(Y.back(), Y.back()));
+    for (std::size_t k = 0; k < S.size(); ++k) d += (alpha[k] - rho[k] * dot(Y[k], d)) * S[k];
+    double slope0 = dot(g, d);
+    if (!(slope0 < 0)) {  // lost positive definiteness through rounding: restart as steepest descent
+      S.clear(), Y.clear(), rho.clear();
+      d = -g;
+      slope0 = -gnorm * gnorm;
+    }
+    // Line search on φ(t) = f(x + t d).
+    double step = S.empty() ? std::min(1.0, 1.0 / std::sqrt(-slope0)) : 1.0;
+    double lo = 0.0, f_lo = fx, s_lo = slope0;
+    double hi = std::numeric_limits<double>::infinity(), f_hi = 0.0, s_hi = 0.0;
+    const double slack = opt.noise * std::abs(fx);
+    double ft = fx, st = slope0;
+    bool accepted = false;
+    for (int ls = 0; ls < opt.max_linesearch; ++ls) {
+      xt = x + step * d;
+      ft = f(xt, gt);
+      ++out.evaluations;
+      st = dot(gt, d);
+      const bool finite = std::isfinite(ft) && std::isfinite(st);
+      if (!finite) st = 0.0;
+      if (!finite || ft > fx + 1e-4 * step * slope0 + slack || (ft > f_lo + slack && lo > 0)) {
+        hi = step, f_hi = finite ? ft : std::numeric_limits<double>::infinity(), s_hi = st;
+      } else if (st < 0.9 * slope0) {
+        lo = step, f_lo = ft, s_lo = st;  // still steep: the minimum is further out
+      } else {
+        accepted = true;
+        break;
+      }
+      if (!std::isfinite(hi)) {
+        step *= 4.0;
+        continue;
+      }
+      // Cubic through (lo, f_lo, s_lo) and (hi, f_hi, s_hi), kept in the inner 80% of the bracket.
+      const double w = hi - lo;
+      double next = 0.5 * (lo + hi);
+      if (std::isfinite(f_hi)) {
+        const double d1 = s_lo + s_hi - 3.0 * (f_lo - f_hi) / (lo - hi);
+        const double disc = d1 * d1 - s_lo * s_hi;
+        if (disc >= 0) {
+          const double d2 = std::sqrt(disc);
+          const double c = hi - w * (s_hi + d2 - d1) / (s_hi - s_lo + 2.0 * d2);
+          if (std::isfinite(c)) next = c;
+        }
+      }
+      step = std::clamp(next, lo + 0.1 * w, hi - 0.1 * w);
+      if (w <= 1e-16 * std::max(1.0, hi)) break;
+    }
+    if (!accepted) {
+      if (S.empty()) {
+        out.stopped = "line search failed along the steepest descent";
+        break;
+      }
+      S.clear(), Y.clear(), rho.clear();  // retry once from the steepest descent
+      continue;
+    }
+    const Eigen::VectorXd s = xt - x;
+    Eigen::VectorXd y = gt - g;
+    const double sy = dot(s, y);
+    x.swap(xt);
+    g.swap(gt);
+    fx = ft;
+    ++out.iterations;
+    gnorm = std::sqrt(dot(g, g));
+    if (sy > 0) {
+      if (static_cast<int>(S.size()) == opt.memory) S.pop_front(), Y.pop_front(), rho.pop_front();
+      S.push_back(s);
+      Y.push_back(std::move(y));
+      rho.push_back(1.0 / sy);
+    }
+    if (opt.past > 0) {
+      history.push_back(fx);
+      if (static_cast<int>(history.size()) > opt.past + 1) history.pop_front();
+      if (static_cast<int>(history.size()) == opt.past + 1 && history.front() - fx <= opt.delta * std::abs(fx)) {
+        out.stopped = "stalled";
+        break;
+      }
+    }
+  }
+  out.f = fx;
+  out.grad_norm = gnorm;
+  return out;
+}
+
+}  // namespace absrep
