@@ -35,7 +35,13 @@ def main():
     p.add_argument("--widths", default="6,12,24,48,96,192,384,768,1536,3072,6144")
     p.add_argument("--problem", default="--labels 3 --alpha 1 --beta 1 --lam 0.01")
     p.add_argument("--scaling", type=int, default=0, help="also time L-BFGS iterations at this width")
+    p.add_argument("--replot", action="store_true", help="only redraw OUT.png from OUT.csv")
     args = p.parse_args()
+    if args.replot:
+        with open(args.out + ".csv") as f:
+            rows = [{k: (float(v) if k not in ("status",) else v) for k, v in r.items()} for r in csv.DictReader(f)]
+        plot(args, rows, None)
+        return
     problem = args.problem.split() + ["--activation", args.activation]
 
     if args.scaling:
@@ -62,6 +68,10 @@ def main():
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    plot(args, rows, mf["ps"])
+
+
+def plot(args, rows, mf_ps):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -76,9 +86,13 @@ def main():
     ax[0].set(xlabel="width N", ylabel="E_N - E_meanfield", title=f"{args.activation}: energy")
     ax[0].legend()
     ax[1].semilogx(N, [r["ps"] for r in rows], "o-", label="trained")
-    ax[1].axhline(mf["ps"], color="k", ls="--", lw=0.8, label="mean field")
-    ax[1].set(xlabel="width N", ylabel="PS", title="parallelism score")
-    ax[1].legend()
+    if mf_ps is not None:
+        ax[1].axhline(mf_ps, color="k", ls="--", lw=0.8, label="mean field")
+    ax[1].set_ylim(0.0, 1.05)
+    ax[1].ticklabel_format(axis="y", useOffset=False)
+    worst = max(r["ps_gap"] for r in rows)
+    ax[1].set(xlabel="width N", ylabel="PS", title=f"parallelism score (|PS_N - PS_mf| <= {worst:.0e})")
+    ax[1].legend(loc="lower right")
     fig.suptitle(f"finite width -> mean field ({args.problem})", fontsize=9)
     fig.tight_layout()
     fig.savefig(args.out + ".png", dpi=110)
