@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "fused_loss.hpp"
 #include "meanfield/energy.hpp"
 #include "meanfield/kkt.hpp"
 #include "meanfield/solver.hpp"
@@ -99,6 +100,15 @@ void loss_grad(benchmark::State& state, Size s) {
   Net net(s);
   Eigen::VectorXd g(net.theta.size());
   for (auto _ : state) benchmark::DoNotOptimize(net.loss(net.theta, &g));
+  state.counters["FLOPS"] = flops(bench::loss_grad_flops(net.N(), net.D(), net.P(), net.m()));
+}
+
+// The candidate rewrite of the relu loss + gradient (bench/fused_loss.hpp), same counter.
+void loss_grad_fused(benchmark::State& state, Size s) {
+  Net net(s);
+  const bench::FusedReluLoss fused(net.loss);
+  Eigen::VectorXd g(net.theta.size());
+  for (auto _ : state) benchmark::DoNotOptimize(fused(net.theta, &g));
   state.counters["FLOPS"] = flops(bench::loss_grad_flops(net.N(), net.D(), net.P(), net.m()));
 }
 
@@ -282,6 +292,7 @@ void register_all(bool smoke) {
   }
   for (const Size& s : sizes) {
     benchmark::RegisterBenchmark(("LossGrad/" + s.name).c_str(), loss_grad, s)->Unit(kMicrosecond);
+    benchmark::RegisterBenchmark(("LossGradFused/" + s.name).c_str(), loss_grad_fused, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("Loss/" + s.name).c_str(), loss_only, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("DeepLossGrad/" + s.name + "_L2").c_str(), deep_loss_grad, s, 2)
         ->Unit(kMicrosecond);

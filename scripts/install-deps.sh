@@ -10,6 +10,8 @@ packages=(
   libeigen3-dev liblbfgspp-dev libopenmpi-dev openmpi-bin libhdf5-dev zlib1g-dev
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # bench: the OpenBLAS DGEMM reference rate (and the EIGEN_USE_BLAS variant)
+  libopenblas-dev
   # archive read-back, plots and script checks in the test suite
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-matplotlib shellcheck
 )
