@@ -60,7 +60,7 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
     const double* v = V.col(first).data();
     share_(m * P, b) = 0.5 * lam1_ * w1 + 0.5 * lam2_ * ordered_dot(v, v, m * count);
   });
-  const Eigen::VectorXd total = reducer_.sum_blocks(share_);
+  const Eigen::VectorXd total = sum_blocks(share_);
   R_ = Y_ - Eigen::Map<const Eigen::MatrixXd>(total.data(), m, P);  // residual Y − W2 φ(Z), m×P
   const double loss = 0.5 * R_.squaredNorm() + total(m * P);
   if (grad) {
@@ -89,7 +89,7 @@ double TwoLayerLoss::dot(const Eigen::VectorXd& a, const Eigen::VectorXd& b) con
     s += ordered_dot(a.data() + w1 + m * first, b.data() + w1 + m * first, m * count);
     partial(0, first / kNeuronBlock) = s;
   });
-  return reducer_.sum_blocks(partial)(0);
+  return sum_blocks(partial)(0);
 }
 
 Eigen::VectorXd TwoLayerLoss::initial(std::uint64_t seed) const {

@@ -34,6 +34,10 @@ class TwoLayerLoss {
   int total_width() const { return total_width_; }
   const NeuronSlice& slice() const { return slice_; }
   const Reducer& reducer() const { return reducer_; }
+  // Per-block partial sums of this slice (one column per block) → their network-wide total.
+  Eigen::VectorXd sum_blocks(const Eigen::MatrixXd& partials) const {
+    return reducer_.sum_blocks(partials, slice_.first / kNeuronBlock, (total_width_ + kNeuronBlock - 1) / kNeuronBlock);
+  }
   const Activation& activation() const { return act_; }
   double lam1() const { return lam1_; }
   double lam2() const { return lam2_; }

@@ -23,8 +23,15 @@ double ordered_dot(const double* x, const double* y, Eigen::Index n) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-Eigen::VectorXd Reducer::sum_blocks(const Eigen::MatrixXd& partials) const {
-  const Eigen::MatrixXd all = ranks() == 1 ? partials : gather_columns(partials);
+Eigen::VectorXd Reducer::sum_blocks(const Eigen::MatrixXd& partials, int first_block, int total_blocks) const {
+  Eigen::MatrixXd all;
+  if (ranks() == 1) {
+    all = partials;
+  } else {
+    all.setZero(partials.rows(), total_blocks);
+    all.middleCols(first_block, partials.cols()) = partials;
+    sum(all);
+  }
   Eigen::VectorXd total = Eigen::VectorXd::Zero(partials.rows());
   for (Eigen::Index b = 0; b < all.cols(); ++b) total += all.col(b);
   return total;

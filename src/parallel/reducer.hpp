@@ -62,9 +62,11 @@ class Reducer {
   double norm(const Eigen::Ref<const Eigen::VectorXd>& a) const { return std::sqrt(dot(a, a)); }
   // Column blocks of every rank side by side: (rows × Σ cols) from each rank's (rows × cols).
   Eigen::MatrixXd gather_columns(const Eigen::Ref<const Eigen::MatrixXd>& local) const;
-  // Each column is one block's partial sums (this rank's blocks in order): their total over all
-  // blocks of all ranks, added in block order, the same bits whatever the partition.
-  Eigen::VectorXd sum_blocks(const Eigen::MatrixXd& partials) const;
+  // Each column is one block's partial sums (this rank's blocks in order, the first of them block
+  // `first_block` of `total_blocks`): their total over all blocks of all ranks, added in block
+  // order, the same bits whatever the partition. One sum of a zero-padded array of every block's
+  // partials: each entry has a single nonzero contributor, so that sum is exact in any order.
+  Eigen::VectorXd sum_blocks(const Eigen::MatrixXd& partials, int first_block, int total_blocks) const;
 };
 
 // One rank: sums are the identity, a gather returns its input.

@@ -183,7 +183,7 @@ double clarke_stationarity(const TwoLayerLoss& loss, const Eigen::VectorXd& thet
     block.noalias() = W2.middleCols(first, count) * A.middleRows(first, count);
     F.col(first / kNeuronBlock) = Eigen::Map<const Eigen::VectorXd>(block.data(), m * P);
   });
-  const Eigen::VectorXd output = loss.reducer().sum_blocks(F);
+  const Eigen::VectorXd output = loss.sum_blocks(F);
   const Eigen::MatrixXd R = loss.Y() - Eigen::Map<const Eigen::MatrixXd>(output.data(), m, P);
   const auto& kinks = act.kinks();
   if (kink_tol < 0) kink_tol = 1e-10 * (1.0 + loss.reducer().max(n ? Z.cwiseAbs().maxCoeff() : 0.0));
@@ -217,7 +217,7 @@ double clarke_stationarity(const TwoLayerLoss& loss, const Eigen::VectorXd& thet
     }
     partial(0, i / kNeuronBlock) += gW2.squaredNorm() + b.squaredNorm();
   }
-  return std::sqrt(loss.reducer().sum_blocks(partial)(0));
+  return std::sqrt(loss.sum_blocks(partial)(0));
 }
 
 }  // namespace absrep
