@@ -81,6 +81,16 @@ nlohmann::json to_json(const Report& r, bool include_kernel) {
     j["tunings"] = std::move(list);
   }
   if (include_kernel) j["kernel"] = r.kernel.size() ? matrix_to_json(r.kernel) : nlohmann::json(nullptr);
+  if (!r.trajectory_iteration.empty()) {
+    nlohmann::json energy = nlohmann::json::array(), ps = nlohmann::json::array(), kernels = nlohmann::json::array();
+    for (std::size_t t = 0; t < r.trajectory_iteration.size(); ++t) {
+      energy.push_back(number(r.trajectory_energy[t]));
+      ps.push_back(number(r.trajectory_ps[t]));
+      if (include_kernel) kernels.push_back(matrix_to_json(r.trajectory_kernel[t]));
+    }
+    j["trajectory"] = {{"iteration", r.trajectory_iteration}, {"energy", energy}, {"ps", ps}};
+    if (include_kernel) j["trajectory"]["kernel"] = std::move(kernels);
+  }
   return j;
 }
 

@@ -109,6 +109,23 @@ nlohmann::json to_record(const Unit& unit, const Report& r, bool with_kernel) {
     std::vector<double> k(r.kernel.data(), r.kernel.data() + r.kernel.size());  // symmetric: layout-free
     j["kernel"] = k;
   }
+  if (!r.trajectory_iteration.empty()) {
+    nlohmann::json t;
+    t["iteration"] = r.trajectory_iteration;
+    nlohmann::json energy = nlohmann::json::array(), ps = nlohmann::json::array();
+    for (std::size_t i = 0; i < r.trajectory_iteration.size(); ++i) {
+      energy.push_back(num(r.trajectory_energy[i]));
+      ps.push_back(num(r.trajectory_ps[i]));
+    }
+    t["energy"] = energy;
+    t["ps"] = ps;
+    if (with_kernel) {
+      nlohmann::json kernels = nlohmann::json::array();
+      for (const auto& K : r.trajectory_kernel) kernels.push_back(std::vector<double>(K.data(), K.data() + K.size()));
+      t["kernel"] = kernels;
+    }
+    j["trajectory"] = t;
+  }
   return j;
 }
 
@@ -137,14 +154,61 @@ UnitRecord from_record(const nlohmann::json& j) {
     if (j.contains("stationarity")) r.stationarity = get(j, "stationarity");
     if (j.contains("fraction_single_label")) r.selectivity = Selectivity{0, 0, 0, get(j, "fraction_single_label")};
     r.seed = j.at("seed").get<std::uint64_t>();
-    if (j.contains("kernel")) {
-      const auto k = j["kernel"].get<std::vector<double>>();
+    auto square = [](const std::vector<double>& k) -> Eigen::MatrixXd {
       const auto P = static_cast<Eigen::Index>(std::llround(std::sqrt(double(k.size()))));
-      r.kernel = Eigen::Map<const Eigen::MatrixXd>(k.data(), P, P);
+      return Eigen::Map<const Eigen::MatrixXd>(k.data(), P, P);
+    };
+    if (j.contains("kernel")) r.kernel = square(j["kernel"].get<std::vector<double>>());
+    if (j.contains("trajectory")) {
+      const auto& t = j["trajectory"];
+      r.trajectory_iteration = t.at("iteration").get<std::vector<int>>();
+      for (const auto& v : t.at("energy")) r.trajectory_energy.push_back(v.is_number() ? v.get<double>() : kNaN);
+      for (const auto& v : t.at("ps")) r.trajectory_ps.push_back(v.is_number() ? v.get<double>() : kNaN);
+      if (t.contains("kernel"))
+        for (const auto& k : t["kernel"]) r.trajectory_kernel.push_back(square(k.get<std::vector<double>>()));
     }
     return u;
   } catch (const nlohmann::json::exception& e) {
     throw IoError(std::string("malformed unit record in the journal: ") + e.what());
+  }
+}
+
+// The learning trajectories along an `iteration` axis (0, k, 2k, … up to max_iter); a run that
+// stopped earlier leaves NaN after its last recorded iteration.
+template <class CellOf>
+void add_trajectory(Group& g, const std::vector<std::string>& dims, std::size_t cells, int samples,
+                    const StudySpec& spec, const std::vector<UnitRecord>& records, const CellOf& cell_of) {
+  const TrainOptions& t = spec.solvers.train_options;
+  const std::size_t steps = static_cast<std::size_t>(t.max_iter / t.record_every) + 1;
+  std::vector<double> iteration(steps);
+  for (std::size_t i = 0; i < steps; ++i) iteration[i] = static_cast<double>(i * t.record_every);
+  g.axes.push_back(Axis::numeric("iteration", iteration));
+  std::vector<double> energy(cells * steps, kNaN), ps(cells * steps, kNaN), kernel;
+  const bool kernels = spec.store_kernels && samples;
+  if (kernels) kernel.assign(cells * steps * samples * samples, kNaN);
+  for (const auto& rec : records) {
+    if (rec.unit.solver != SolverKind::train) continue;
+    const std::size_t c = cell_of(rec.unit);
+    const Report& r = rec.report;
+    for (std::size_t k = 0; k < r.trajectory_iteration.size(); ++k) {
+      const std::size_t i = static_cast<std::size_t>(r.trajectory_iteration[k] / t.record_every);
+      if (i >= steps) continue;
+      energy[c * steps + i] = r.trajectory_energy[k];
+      ps[c * steps + i] = r.trajectory_ps[k];
+      if (kernels && k < r.trajectory_kernel.size())
+        for (Eigen::Index a = 0; a < r.trajectory_kernel[k].rows(); ++a)
+          for (Eigen::Index b = 0; b < r.trajectory_kernel[k].cols(); ++b)
+            kernel[((c * steps + i) * samples + a) * samples + b] = r.trajectory_kernel[k](a, b);
+    }
+  }
+  auto tdims = dims;
+  tdims.push_back("iteration");
+  g.variables.push_back({"trajectory_energy", tdims, energy, {{"description", std::string("loss during training, every record_every iterations")}}});
+  g.variables.push_back({"trajectory_ps", tdims, ps, {{"description", std::string("parallelism score during training")}}});
+  if (kernels) {
+    tdims.push_back("sample_i");
+    tdims.push_back("sample_j");
+    g.variables.push_back({"trajectory_kernel", tdims, kernel, {{"description", std::string("representation kernel during training")}}});
   }
 }
 
@@ -236,6 +300,8 @@ Archive build_archive(const LoadedConfig& config, const std::vector<UnitRecord>&
       kdims.push_back("sample_j");
       g.variables.push_back({"kernel", kdims, kernel, {{"description", std::string("representation kernel K = phi(H) phi(H)'")}}});
     }
+    if (s == SolverKind::train && spec.solvers.train_options.record_every > 0)
+      add_trajectory(g, dims, cells, samples, spec, records, cell_of);
     for (const auto& z : zipped) g.variables.push_back(z);
     g.variables.push_back({"point_alpha", grid_dims, point_alpha, {{"description", std::string("alpha at this point (first label)")}}});
     g.variables.push_back({"point_beta", grid_dims, point_beta, {{"description", std::string("beta at this point")}}});

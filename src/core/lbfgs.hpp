@@ -38,10 +38,16 @@ struct LbfgsResult {
   std::string stopped;      // empty: converged (‖∇f‖ ≤ grad_tol); else why it stopped
 };
 
+struct NoObserver {
+  void operator()(int, const Eigen::VectorXd&, double) const {}
+};
+
 // f(x, g) returns f(x) and writes ∇f(x) into g; dot(a, b) is the (global) inner product.
-// x is overwritten with the best point found.
-template <class F, class Dot>
-LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const LbfgsOptions& opt) {
+// x is overwritten with the last point. observe(k, x, f) is called at the start (k = 0) and
+// after each iteration k.
+template <class F, class Dot, class Observe = NoObserver>
+LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const LbfgsOptions& opt,
+                           Observe&& observe = {}) {
   LbfgsResult out;
   Eigen::VectorXd g(x.size());
   double fx = f(x, g);
@@ -56,6 +62,7 @@ LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const Lbfg
     out.grad_norm = std::numeric_limits<double>::quiet_NaN();
     return out;
   }
+  observe(0, x, fx);
   std::deque<Eigen::VectorXd> S, Y;
   std::deque<double> rho;
   std::deque<double> history{fx};
@@ -138,6 +145,7 @@ LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const Lbfg
     g.swap(gt);
     fx = ft;
     ++out.iterations;
+    observe(out.iterations, x, fx);
     gnorm = std::sqrt(dot(g, g));
     if (sy > 0) {
       if (static_cast<int>(S.size()) == opt.memory) S.pop_front(), Y.pop_front(), rho.pop_front();

@@ -103,6 +103,20 @@ Eigen::VectorXd TwoLayerLoss::initial(std::uint64_t seed) const {
   return pack(W1, W2);
 }
 
+Eigen::MatrixXd TwoLayerLoss::kernel(const Eigen::VectorXd& theta) const {
+  const Eigen::Index P = Xa_.cols();
+  Eigen::MatrixXd partial(P * P, (shape_.width + kNeuronBlock - 1) / kNeuronBlock), Kb;
+  const auto W1 = W1a(theta);
+  for_each_block(shape_.width, [&](int first, int count) {
+    Zb_.noalias() = W1.middleRows(first, count) * Xa_;
+    act_.apply(Zb_, Ab_);
+    Kb.noalias() = Ab_.transpose() * Ab_;
+    partial.col(first / kNeuronBlock) = Eigen::Map<const Eigen::VectorXd>(Kb.data(), P * P);
+  });
+  const Eigen::VectorXd K = sum_blocks(partial);
+  return Eigen::Map<const Eigen::MatrixXd>(K.data(), P, P);
+}
+
 Eigen::MatrixXd TwoLayerLoss::preactivations(const Eigen::VectorXd& theta) const {
   Eigen::MatrixXd H(Xa_.cols(), shape_.width);
   const auto W1 = W1a(theta);

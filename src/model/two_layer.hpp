@@ -62,6 +62,9 @@ class TwoLayerLoss {
   // the width or on how neurons are partitioned. Returns this rank's slice.
   Eigen::VectorXd initial(std::uint64_t seed) const;
 
+  // The hidden kernel φ(H)ᵀφ(H) (P×P) of the whole network, on every rank.
+  Eigen::MatrixXd kernel(const Eigen::VectorXd& theta) const;
+
   // The preactivations of every neuron of the network, H = (W1a Xa)ᵀ (P×N), on every rank.
   Eigen::MatrixXd preactivations(const Eigen::VectorXd& theta) const;
 

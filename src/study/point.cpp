@@ -121,6 +121,12 @@ Report solve_train(const PointSpec& spec, const TrainOptions& options, const Red
   const TrainResult tr = train(loss, options);
   Report r = training_report(tr, options);
   r.polish_rounds = tr.polish_rounds;
+  for (const TrajectoryPoint& t : tr.trajectory) {
+    r.trajectory_iteration.push_back(t.iteration);
+    r.trajectory_energy.push_back(t.loss);
+    r.trajectory_ps.push_back(parallelism_score(pb.task, t.kernel).ps);
+    r.trajectory_kernel.push_back(t.kernel);
+  }
   if (tr.status == Status::diverged) {
     r.seconds = seconds_since(start);
     return r;

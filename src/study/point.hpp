@@ -74,6 +74,10 @@ struct Report {
   std::optional<bool> attained;     // false: no finite network attains E (linear regime, fractional neurons)
   std::vector<Tuning> tunings;
   std::uint64_t seed = 0;
+  // train with record_every > 0: the learning trajectory (optimiser iterations 0, k, 2k, …)
+  std::vector<int> trajectory_iteration;
+  std::vector<double> trajectory_energy, trajectory_ps;
+  std::vector<Eigen::MatrixXd> trajectory_kernel;
 };
 
 // Builds the task and inputs; throws InputError naming the parameter.

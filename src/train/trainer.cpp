@@ -31,6 +31,13 @@ Optimizer optimizer_from_string(const std::string& name) {
 
 namespace {
 
+// The trajectory: every record_every-th iteration, from 0.
+void record(const TwoLayerLoss& loss, const TrainOptions& opt, int iteration, const Eigen::VectorXd& theta,
+            double value, TrainResult& r) {
+  if (opt.record_every > 0 && iteration % opt.record_every == 0 && std::isfinite(value))
+    r.trajectory.push_back({iteration, value, loss.kernel(theta)});
+}
+
 void run_lbfgs(const TwoLayerLoss& loss, const TrainOptions& opt, bool kinked, TrainResult& r) {
   LbfgsOptions param;
   param.memory = opt.lbfgs_memory;
@@ -47,7 +54,8 @@ void run_lbfgs(const TwoLayerLoss& loss, const TrainOptions& opt, bool kinked, T
   }
   const auto dot = [&loss](const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return loss.dot(a, b); };
   const auto f = [&loss](const Eigen::VectorXd& x, Eigen::VectorXd& g) { return loss(x, &g); };
-  const LbfgsResult out = lbfgs_minimize(f, r.theta, dot, param);
+  const LbfgsResult out =
+      lbfgs_minimize(f, r.theta, dot, param, [&](int k, const Eigen::VectorXd& x, double fx) { record(loss, opt, k, x, fx, r); });
   r.iterations = out.iterations;
   if (out.iterations == 0 && !std::isfinite(out.f)) {
     r.status = Status::diverged;
@@ -74,6 +82,7 @@ void run_first_order(const TwoLayerLoss& loss, const TrainOptions& opt, TrainRes
       r.iterations = it;
       return;
     }
+    record(loss, opt, it - 1, r.theta, f, r);
     if (loss.norm(g) <= opt.grad_tol) {
       r.iterations = it - 1;
       return;
@@ -137,6 +146,7 @@ TrainResult train(const TwoLayerLoss& loss, const TrainOptions& opt) {
   require(opt.max_iter >= 0, "max-iter", "max-iter must be >= 0");
   require(opt.grad_tol >= 0, "grad-tol", "grad-tol must be >= 0");
   require(opt.lr >= 0 && std::isfinite(opt.lr), "lr", "lr must be positive");
+  require(opt.record_every >= 0, "record-every", "record-every must be >= 0");
   const auto start = std::chrono::steady_clock::now();
   TrainResult r;
   r.theta = loss.initial(opt.seed);

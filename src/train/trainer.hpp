@@ -9,6 +9,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.hpp"
 #include "model/two_layer.hpp"
@@ -27,6 +28,15 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   bool polish = true;       // active-set polish for kinked activations
   int lbfgs_memory = 10;
+  int record_every = 0;     // > 0: record the loss and the kernel at iteration 0, k, 2k, … (trajectory)
+};
+
+// One recorded moment of a training run: the optimiser's iteration, the loss and the hidden
+// kernel φ(H)ᵀφ(H) there (before any polish).
+struct TrajectoryPoint {
+  int iteration = 0;
+  double loss = 0.0;
+  Eigen::MatrixXd kernel;  // P×P
 };
 
 struct TrainResult {
@@ -38,6 +48,7 @@ struct TrainResult {
   Status status = Status::pending;
   double seconds = 0.0;
   std::string note;           // why it stopped, when not plainly converged
+  std::vector<TrajectoryPoint> trajectory;  // options.record_every > 0
 };
 
 TrainResult train(const TwoLayerLoss& loss, const TrainOptions& options);

@@ -113,6 +113,7 @@ TEST(PartitionedTraining, EqualsTheSerialRunBitwise) {
     spec.model.width = c.width;
     TrainOptions opt;
     opt.seed = 11;
+    opt.record_every = 200;
     const Report serial = solve_train(spec, opt);
     const Report part = solve_train(spec, opt, world());
     EXPECT_EQ(part.status, serial.status) << c.act;
@@ -123,6 +124,10 @@ TEST(PartitionedTraining, EqualsTheSerialRunBitwise) {
     EXPECT_TRUE(part.kernel == serial.kernel) << c.act;
     EXPECT_EQ(part.ps, serial.ps) << c.act;
     EXPECT_EQ(part.kkt_min, serial.kkt_min) << c.act;
+    EXPECT_EQ(part.trajectory_iteration, serial.trajectory_iteration) << c.act;
+    EXPECT_EQ(part.trajectory_energy, serial.trajectory_energy) << c.act;
+    EXPECT_EQ(part.trajectory_ps, serial.trajectory_ps) << c.act;
+    EXPECT_GE(part.trajectory_energy.size(), 2u);
     if (world().rank() == 0)
       std::printf("[measure] %s N=%d α=%g β=%g on %d ranks: E=%.15g status %s, %d iterations, identical to serial\n",
                 c.act, c.width, c.alpha, c.beta, world().ranks(), part.energy, to_string(part.status).c_str(),

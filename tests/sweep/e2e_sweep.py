@@ -212,7 +212,7 @@ model:
 solvers:
   theory: {}
   meanfield: {}
-  train: {replicates: 2, ranks_per_unit: 2}
+  train: {replicates: 2, ranks_per_unit: 2, record_every: 100, max_iter: 3000}
 """
 
 
@@ -229,11 +229,21 @@ def test_grouped(args):
         seed = str(int(f["train/seed"][0, 0, 1]))
         energy = f["train/energy"][0, 0, 1]
     problem = ["--labels", "3", "--alpha", "1.0", "--beta", "0.5", "--activation", "relu", "--width", "700",
-               "--lam", "0.01", "--seed", seed, "--json"]
+               "--lam", "0.01", "--seed", seed, "--max-iter", "3000", "--record-every", "100", "--json"]
+    # Learning trajectories along the archive's iteration axis: those of `absrep train`.
+    ds = xr.open_dataset("two.h5", group="train", engine="h5netcdf")
+    assert ds["trajectory_energy"].dims == ("beta", "activation", "replicate", "iteration"), ds["trajectory_energy"].dims
+    np.testing.assert_array_equal(ds["iteration"].values, np.arange(0, 3001, 100))
+    recorded = ds["trajectory_energy"].isel(beta=0, activation=0, replicate=1).values
     for cmd in ([args.exe, "train", *problem], [args.mpiexec, "-n", "2", "--oversubscribe", args.exe, "train", *problem]):
         out = run(cmd)
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout)["energy"] == energy, (cmd, out.stdout)
+        report = json.loads(out.stdout)
+        assert report["energy"] == energy, (cmd, out.stdout)
+        t = report["trajectory"]
+        assert t["iteration"][0] == 0 and t["energy"][0] > t["energy"][-1]
+        np.testing.assert_array_equal(recorded[: len(t["energy"])], t["energy"])
+        assert np.isnan(recorded[len(t["energy"]):]).all()
 
 
 def test_kill_resume(args):

@@ -208,5 +208,40 @@ TEST(Training, NarrowestOptimalWidthOverSeeds) {
   }
 }
 
+
+// Learning trajectories: what is recorded is the loss and the kernel of the weights at those
+// iterations, from the initial weights on, and L-BFGS never climbs (beyond its rounding slack).
+TEST(Training, TrajectoryRecordsTheLossAndKernelAlongTheRun) {
+  for (const char* act : {"relu", "tanh"}) {
+    const PointSpec spec = point(3, 1.0, 0.5, 1e-2, act, 48);
+    TrainOptions opt;
+    opt.seed = 4;
+    opt.record_every = 25;
+    const Problem pb = build_problem(spec);
+    const TwoLayerLoss loss(pb.Xa, pb.task.Y(), spec.model.activation, 48, 1e-2, 1e-2);
+    const TrainResult tr = train(loss, opt);
+    ASSERT_GE(tr.trajectory.size(), 3u) << act;
+    const Eigen::VectorXd theta0 = loss.initial(opt.seed);
+    EXPECT_EQ(tr.trajectory[0].iteration, 0);
+    EXPECT_EQ(tr.trajectory[0].loss, loss(theta0, nullptr));
+    Eigen::MatrixXd A;
+    spec.model.activation.apply(loss.preactivations(theta0), A);
+    EXPECT_LE((tr.trajectory[0].kernel - A * A.transpose()).norm(), 1e-12 * A.squaredNorm());
+    for (std::size_t k = 1; k < tr.trajectory.size(); ++k) {
+      EXPECT_EQ(tr.trajectory[k].iteration, 25 * static_cast<int>(k));
+      EXPECT_LE(tr.trajectory[k].loss, tr.trajectory[k - 1].loss * (1 + 1e-11)) << act << " at " << k;
+    }
+    EXPECT_LE(tr.trajectory.back().iteration, tr.iterations);
+    EXPECT_GE(tr.trajectory.back().loss, tr.loss * (1 - 1e-12));
+    // The Report's PS of each recorded kernel.
+    const Report r = solve_train(spec, opt);
+    ASSERT_EQ(r.trajectory_ps.size(), tr.trajectory.size());
+    for (std::size_t k = 0; k < tr.trajectory.size(); ++k) {
+      EXPECT_EQ(r.trajectory_energy[k], tr.trajectory[k].loss);
+      EXPECT_EQ(r.trajectory_ps[k], parallelism_score(pb.task, tr.trajectory[k].kernel).ps);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace absrep
