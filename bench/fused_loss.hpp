@@ -4,10 +4,11 @@
 //   Z = W1a·Xa (one GEMM), then per block of samples small enough that φ(Z) stays in L2:
 //     A = φ(Z_b), R_b = Y_b − W2·A, loss += ½‖R_b‖², ∇W2 −= R_b·Aᵀ, Z_b ← −(W2ᵀR_b) ⊙ [Z_b > 0]
 //   ∇W1a = λ1·W1a + Z·Xaᵀ (one GEMM, Z now holding dL/dZ).
-// Against the library's version it makes one pass over the N×P matrices instead of about ten
-// (no φ′ matrix: the mask is recomputed from Z), and the products with the m output rows run as
-// coefficient-based (lazy) products on cache-resident blocks instead of through Eigen's GEMM
-// packing, which costs more than the arithmetic when m and the block are small.
+// Against the library's version it makes one pass over the N×P matrices instead of several (no
+// φ′ matrix: the mask is recomputed from Z; no copies of φ(Z)), and its two big products are one
+// GEMM each over all neurons instead of one per 256-neuron block. Serial only: its sum over
+// neurons (W2·A) is not in the library's rank-independent block order (parallel/reducer.hpp), so
+// it measures the cost of memory traffic and of blocked GEMMs, not a drop-in replacement.
 #pragma once
 #include <Eigen/Dense>
 #include <algorithm>

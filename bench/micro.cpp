@@ -9,7 +9,6 @@
 // OpenBLAS (EIGEN_USE_BLAS): the ratio of the two binaries is what making OpenBLAS the default buys.
 //
 // `--absrep-smoke` registers only the smallest case of each benchmark (the ctest smoke run).
-#include <LBFGS.h>
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "core/lbfgs.hpp"
 #include "fused_loss.hpp"
 #include "meanfield/energy.hpp"
 #include "meanfield/kkt.hpp"
@@ -103,6 +103,26 @@ void loss_grad(benchmark::State& state, Size s) {
   state.counters["FLOPS"] = flops(bench::loss_grad_flops(net.N(), net.D(), net.P(), net.m()));
 }
 
+// What a first-order step adds to the loss + gradient: the trainer's norm of the gradient (through
+// the loss's rank-independent block-ordered dot) against Eigen's, and the GD update θ −= lr·g.
+void grad_norm(benchmark::State& state, Size s, bool ordered) {
+  Net net(s);
+  Eigen::VectorXd g(net.theta.size());
+  net.loss(net.theta, &g);
+  for (auto _ : state) benchmark::DoNotOptimize(ordered ? net.loss.norm(g) : g.norm());
+  state.counters["bytes_per_s"] = Counter(8.0 * static_cast<double>(g.size()), Counter::kIsIterationInvariantRate);
+}
+
+void gd_update(benchmark::State& state, Size s) {
+  Net net(s);
+  Eigen::VectorXd g(net.theta.size()), x = net.theta;
+  net.loss(net.theta, &g);
+  for (auto _ : state) {
+    x -= 1e-9 * g;
+    benchmark::DoNotOptimize(x.data());
+  }
+}
+
 // The candidate rewrite of the relu loss + gradient (bench/fused_loss.hpp), same counter.
 void loss_grad_fused(benchmark::State& state, Size s) {
   Net net(s);
@@ -132,29 +152,24 @@ void deep_loss_grad(benchmark::State& state, Size s, int depth) {
   state.counters["FLOPS"] = flops(4 * N * D * P + (depth - 1) * 6 * N * N * P + 6 * m * N * P);
 }
 
-// One L-BFGS iteration as the trainer runs it (LBFGSpp, memory 10, strong-Wolfe line search of
-// Nocedal–Wright): each benchmark iteration restarts `iters` L-BFGS iterations from the same
-// initial weights. Counters: L-BFGS iterations per second and loss evaluations per L-BFGS iteration.
+// One L-BFGS iteration as the trainer runs it (core/lbfgs.hpp: memory 10, approximate-Wolfe line
+// search, inner products through the loss's reducer): each benchmark iteration restarts `iters`
+// L-BFGS iterations from the same initial weights. Counters: L-BFGS iterations per second and loss
+// evaluations per L-BFGS iteration.
 void lbfgs_iteration(benchmark::State& state, Size s, int iters) {
   Net net(s);
-  LBFGSpp::LBFGSParam<double> param;
-  param.m = 10;
-  param.epsilon = 0.0;
-  param.epsilon_rel = 0.0;
-  param.max_iterations = iters;
-  param.linesearch = LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE;
-  param.max_linesearch = 60;
-  LBFGSpp::LBFGSSolver<double, LBFGSpp::LineSearchNocedalWright> solver(param);
+  LbfgsOptions opt;
+  opt.grad_tol = 0.0;
+  opt.max_iter = iters;
+  const auto dot = [&](const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return net.loss.dot(a, b); };
+  const auto f = [&](const Eigen::VectorXd& x, Eigen::VectorXd& grad) { return net.loss(x, &grad); };
   long evaluations = 0, iterations = 0;
-  auto f = [&](const Eigen::VectorXd& x, Eigen::VectorXd& grad) {
-    ++evaluations;
-    return net.loss(x, &grad);
-  };
   for (auto _ : state) {
     Eigen::VectorXd x = net.theta;
-    double fx = 0.0;
-    iterations += solver.minimize(f, x, fx);
-    benchmark::DoNotOptimize(fx);
+    const LbfgsResult r = lbfgs_minimize(f, x, dot, opt);
+    iterations += r.iterations;
+    evaluations += r.evaluations;
+    benchmark::DoNotOptimize(r.f);
   }
   state.counters["lbfgs_iter"] = Counter(static_cast<double>(iterations), Counter::kIsRate);
   state.counters["evals_per_iter"] = static_cast<double>(evaluations) / static_cast<double>(iterations);
@@ -294,6 +309,9 @@ void register_all(bool smoke) {
     benchmark::RegisterBenchmark(("LossGrad/" + s.name).c_str(), loss_grad, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("LossGradFused/" + s.name).c_str(), loss_grad_fused, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("Loss/" + s.name).c_str(), loss_only, s)->Unit(kMicrosecond);
+    benchmark::RegisterBenchmark(("GradNormOrdered/" + s.name).c_str(), grad_norm, s, true)->Unit(kMicrosecond);
+    benchmark::RegisterBenchmark(("GradNormEigen/" + s.name).c_str(), grad_norm, s, false)->Unit(kMicrosecond);
+    benchmark::RegisterBenchmark(("GdUpdate/" + s.name).c_str(), gd_update, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("DeepLossGrad/" + s.name + "_L2").c_str(), deep_loss_grad, s, 2)
         ->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("LbfgsIteration/" + s.name).c_str(), lbfgs_iteration, s,

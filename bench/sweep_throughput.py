@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--ranks", default="1,2")
     ap.add_argument("--trivial-points", default="1000,20000", help="two sizes of the trivial-unit config")
     ap.add_argument("--repeats", type=int, default=3, help="runs of each trivial config (the fastest counts)")
-    ap.add_argument("--config-repeats", type=int, default=1, help="runs of the study config (the fastest counts)")
+    ap.add_argument("--config-repeats", type=int, default=3, help="runs of the study config (the fastest counts)")
     ap.add_argument("--skip-config", action="store_true", help="only measure the overhead")
     args = ap.parse_args()
     ranks = [int(r) for r in args.ranks.split(",")]
@@ -87,12 +87,14 @@ def main():
             print("| config | ranks | units | wall (fastest of %d) | units/s | speed-up | sum of unit seconds | "
                   "busy fraction | load average |" % args.config_repeats)
             print("|---|---|---|---|---|---|---|---|---|")
-            for r in ranks:
-                runs = []
-                for _ in range(args.config_repeats):
+            # Interleaved (1, 2, 1, 2, ...) so that both rank counts see the same background load.
+            runs = {r: [] for r in ranks}
+            for _ in range(args.config_repeats):
+                for r in ranks:
                     load = os.getloadavg()[0]
-                    runs.append((run(args.absrep, args.config, r, tmp, "config"), load))
-                res, load = min(runs, key=lambda x: x[0]["wall"])
+                    runs[r].append((run(args.absrep, args.config, r, tmp, "config"), load))
+            for r in ranks:
+                res, load = min(runs[r], key=lambda x: x[0]["wall"])
                 base = base or res["units_per_s"]
                 # busy fraction: the share of the ranks' wall time spent inside units (1 = no idle rank).
                 busy = res["work"] / (r * res["wall"])

@@ -8,10 +8,11 @@ must run on OpenBLAS (checked in its process maps). Times are process CPU time b
 sides single-threaded; robust to other load on the machine), wall time with --clock wall. For
 each case:
 
-  * seconds per iteration of GD, Adam and L-BFGS (strong Wolfe on both sides), as
-    (t(K) - t(1)) / (K - 1) so one-time setup is not charged, best of --repeats after an
-    untimed warm-up run; the losses after K GD / Adam steps must agree (the same arithmetic up
-    to rounding).
+  * seconds per iteration of GD, Adam and L-BFGS (PyTorch: strong Wolfe; absrep: its own
+    L-BFGS with an approximate-Wolfe line search, core/lbfgs.hpp; PyTorch's evaluations per
+    iteration are shown), as (t(K) - t(1)) / (K - 1) so one-time setup is not charged, best of
+    --repeats after an untimed warm-up run; the losses after K GD / Adam steps must agree (the
+    same arithmetic up to rounding).
   * time to solution: absrep train() with its defaults (L-BFGS + active-set polish, until the
     Clarke stationarity is <= 1e-8) against torch L-BFGS until |grad| <= 1e-8, or the best it
     reaches in the same wall time and in --budget seconds.
@@ -180,7 +181,7 @@ def print_tables(results):
         ratio = r["ratio"]
         rows.append([r["case"], str(r["P"]), str(r["N"]), str(r["D"]), r["optimizer"],
                      fmt_s(r["absrep"]["seconds_per_iter"]), fmt_s(r["torch"]["seconds_per_iter"]) + note,
-                     f"{ratio:.1f}x" if ratio else "-",
+                     (f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x") if ratio else "-",
                      verdict(ratio, target_of(r["P"], r["N"])) if ratio and r["optimizer"] != "lbfgs" else "-",
                      diff])
     print_table("Per iteration (1 thread each; ratio = PyTorch time / absrep time, > 1: absrep faster; "
