@@ -76,14 +76,15 @@ void run_first_order(const TwoLayerLoss& loss, const TrainOptions& opt, TrainRes
   }
   for (int it = 1; it <= opt.max_iter; ++it) {
     const double f = loss(r.theta, &g);
-    if (!std::isfinite(f) || !std::isfinite(loss.norm(g))) {
+    const double gnorm = loss.norm(g);  // non-finite if any rank's gradient is
+    if (!std::isfinite(f) || !std::isfinite(gnorm)) {
       r.status = Status::diverged;
       r.note = "non-finite loss at iteration " + std::to_string(it);
       r.iterations = it;
       return;
     }
     record(loss, opt, it - 1, r.theta, f, r);
-    if (loss.norm(g) <= opt.grad_tol) {
+    if (gnorm <= opt.grad_tol) {
       r.iterations = it - 1;
       return;
     }
