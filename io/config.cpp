@@ -174,7 +174,7 @@ void read_solvers(Reader& r, const YAML::Node& n, StudySpec& spec) {
       if (opts["tol"]) plan.meanfield_options.tol = r.number(opts["tol"], field + ".tol");
       if (opts["max_iter"]) plan.meanfield_options.max_iter = static_cast<int>(r.integer(opts["max_iter"], field + ".max_iter", 1));
     } else {
-      r.check_keys(opts, field, {"replicates", "optimizer", "max_iter", "grad_tol", "lr", "polish", "ranks_per_unit", "record_every"});
+      r.check_keys(opts, field, {"replicates", "optimizer", "max_iter", "grad_tol", "lr", "polish", "ranks_per_unit", "record_every", "init_scale"});
       plan.train = true;
       TrainOptions& t = plan.train_options;
       if (opts["replicates"]) plan.replicates = static_cast<int>(r.integer(opts["replicates"], field + ".replicates", 1));
@@ -189,6 +189,10 @@ void read_solvers(Reader& r, const YAML::Node& n, StudySpec& spec) {
       if (opts["grad_tol"]) t.grad_tol = r.number(opts["grad_tol"], field + ".grad_tol");
       if (opts["lr"]) t.lr = r.number(opts["lr"], field + ".lr");
       if (opts["polish"]) t.polish = r.boolean(opts["polish"], field + ".polish");
+      if (opts["init_scale"]) {
+        t.init_scale = r.number(opts["init_scale"], field + ".init_scale");
+        if (t.init_scale <= 0) r.fail(opts["init_scale"], field + ".init_scale", "must be positive");
+      }
       if (opts["record_every"])
         t.record_every = static_cast<int>(r.integer(opts["record_every"], field + ".record_every", 1));
       if (opts["ranks_per_unit"])

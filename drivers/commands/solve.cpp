@@ -50,6 +50,9 @@ void add_train(CLI::App& app, Action& action) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", st->options.seed, "initialisation seed")->capture_default_str();
   cmd->add_flag("--no-polish", st->no_polish, "skip the active-set polish for kinked activations");
+  cmd->add_option("--init-scale", st->options.init_scale,
+                  "scale of the initial weights (default 1; small: the rich, stage-like regime)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--record-every", st->options.record_every,
                   "record energy, PS and kernel every K optimiser iterations (JSON: trajectory)")
       ->check(CLI::PositiveNumber);

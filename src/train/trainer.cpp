@@ -148,9 +148,11 @@ TrainResult train(const TwoLayerLoss& loss, const TrainOptions& opt) {
   require(opt.grad_tol >= 0, "grad-tol", "grad-tol must be >= 0");
   require(opt.lr >= 0 && std::isfinite(opt.lr), "lr", "lr must be positive");
   require(opt.record_every >= 0, "record-every", "record-every must be >= 0");
+  require(opt.init_scale > 0 && std::isfinite(opt.init_scale), "init-scale", "init-scale must be positive");
   const auto start = std::chrono::steady_clock::now();
   TrainResult r;
   r.theta = loss.initial(opt.seed);
+  if (opt.init_scale != 1.0) r.theta *= opt.init_scale;
   const bool kinked = !loss.activation().kinks().empty();
   if (opt.optimizer == Optimizer::lbfgs)
     run_lbfgs(loss, opt, kinked, r);

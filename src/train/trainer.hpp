@@ -28,6 +28,7 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   bool polish = true;       // active-set polish for kinked activations
   int lbfgs_memory = 10;
+  double init_scale = 1.0;  // initial weights × this (small: the rich, stage-like learning regime)
   int record_every = 0;     // > 0: record the loss and the kernel at iteration 0, k, 2k, … (trajectory)
 };
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/errors.hpp"
 #include "study/point.hpp"
 #include "theory/closed_form.hpp"
 
@@ -241,6 +242,23 @@ TEST(Training, TrajectoryRecordsTheLossAndKernelAlongTheRun) {
       EXPECT_EQ(r.trajectory_ps[k], parallelism_score(pb.task, tr.trajectory[k].kernel).ps);
     }
   }
+}
+
+// A small initial scale starts training from scale·θ0 (the rich regime of the trajectory figure).
+TEST(Training, InitScaleScalesTheInitialWeights) {
+  const PointSpec spec = point(3, 1.0, 1.0, 1e-2, "relu", 32);
+  const Problem pb = build_problem(spec);
+  const TwoLayerLoss loss(pb.Xa, pb.task.Y(), spec.model.activation, 32, 1e-2, 1e-2);
+  TrainOptions opt;
+  opt.optimizer = Optimizer::gd;
+  opt.max_iter = 5;
+  opt.record_every = 1;
+  opt.init_scale = 1e-3;
+  const TrainResult tr = train(loss, opt);
+  const Eigen::VectorXd theta0 = 1e-3 * loss.initial(opt.seed);
+  EXPECT_EQ(tr.trajectory.at(0).loss, loss(theta0, nullptr));
+  opt.init_scale = -1.0;
+  EXPECT_THROW(train(loss, opt), InputError);
 }
 
 }  // namespace
