@@ -1,5 +1,6 @@
 #include "train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -121,23 +122,58 @@ void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
   const double tol = 0.1 * opt.grad_tol / (scale * std::sqrt(static_cast<double>(H0.size())));
   const PolishResult p = polish_on_pieces(problem, H0, tol);
   r.polish_rounds = p.rounds;
-  Eigen::MatrixXd A;
-  loss.activation().apply(p.H, A);  // P×N
-  Eigen::MatrixXd Kr = A * A.transpose();
-  Kr.diagonal().array() += loss.lam2();
-  // This rank's neurons, block by block (the same bits on any partition: parallel/reducer.hpp).
+  // The weights of preactivations H: min-norm W1a, ridge W2; this rank's neurons, block by block
+  // (the same bits on any partition: parallel/reducer.hpp).
   const NeuronSlice& mine = loss.slice();
-  const Eigen::MatrixXd to_weights = problem.Kx_pinv() * Xa.transpose();                // P×(d+1)
-  const Eigen::MatrixXd readout = (Kr.llt().solve(loss.Y().transpose())).transpose();  // m×P
-  Eigen::MatrixXd W1a(mine.count, Xa.rows()), W2(loss.Y().rows(), mine.count), block;
-  for_each_block(mine.count, [&](int first, int count) {
-    block.noalias() = p.H.middleCols(mine.first + first, count).transpose() * to_weights;
-    W1a.middleRows(first, count) = block;
-    block.noalias() = readout * A.middleCols(mine.first + first, count);
-    W2.middleCols(first, count) = block;
-  });
-  const Eigen::VectorXd theta = loss.pack(W1a, W2);
-  if (loss(theta, nullptr) <= loss(r.theta, nullptr)) r.theta = theta;
+  const Eigen::MatrixXd to_weights = problem.Kx_pinv() * Xa.transpose();  // P×(d+1)
+  auto weights_of = [&](const Eigen::MatrixXd& H) {
+    Eigen::MatrixXd A;
+    loss.activation().apply(H, A);  // P×N
+    Eigen::MatrixXd Kr = A * A.transpose();
+    Kr.diagonal().array() += loss.lam2();
+    const Eigen::MatrixXd readout = (Kr.llt().solve(loss.Y().transpose())).transpose();  // m×P
+    Eigen::MatrixXd W1a(mine.count, Xa.rows()), W2(loss.Y().rows(), mine.count), block;
+    for_each_block(mine.count, [&](int first, int count) {
+      block.noalias() = H.middleCols(mine.first + first, count).transpose() * to_weights;
+      W1a.middleRows(first, count) = block;
+      block.noalias() = readout * A.middleCols(mine.first + first, count);
+      W2.middleCols(first, count) = block;
+    });
+    return loss.pack(W1a, W2);
+  };
+  // Neurons a thousand times weaker than the strongest are on their way to zero, where (φ(0) = 0:
+  // no readout, no gradient) they are exactly stationary. Their gradient, ~|h|, can keep the
+  // stationarity above grad_tol long after E stopped changing. So also try them at zero, and
+  // polished again from there; the choice below keeps this only if E stays within its rounding.
+  Eigen::MatrixXd snapped = p.H;
+  const double strongest = p.H.colwise().norm().maxCoeff();
+  int weak = 0;
+  if (loss.activation().value(0.0) == 0.0)
+    for (Eigen::Index i = 0; i < snapped.cols(); ++i)
+      if (const double n = snapped.col(i).norm(); n > 0 && n <= 1e-3 * strongest) {
+        snapped.col(i).setZero();
+        ++weak;
+      }
+  // Of the weights within rounding of the lowest loss, keep the most stationary.
+  std::vector<Eigen::VectorXd> candidates{r.theta, weights_of(p.H)};
+  if (weak) {
+    candidates.push_back(weights_of(snapped));
+    // and polished again from there: the other neurons along the same rays take up their mass.
+    const PolishResult q = polish_on_pieces(problem, snapped, tol);
+    candidates.push_back(weights_of(q.H));
+  }
+  std::vector<double> value;
+  for (const auto& c : candidates) value.push_back(loss(c, nullptr));
+  const double lowest = *std::min_element(value.begin(), value.end());
+  double best = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    if (!(value[k] <= lowest + 1e-12 * std::abs(lowest))) continue;
+    const double stationarity = clarke_stationarity(loss, candidates[k]);
+    if (stationarity < best) {
+      best = stationarity;
+      r.theta = candidates[k];
+    }
+  }
   if (!p.settled) r.note = "active-set polish did not settle in " + std::to_string(p.rounds) + " rounds";
 }
 
