@@ -38,6 +38,19 @@ struct LbfgsResult {
   std::string stopped;      // empty: converged (‖∇f‖ ≤ grad_tol); else why it stopped
 };
 
+// The two-loop recursion: d ← H·d for the L-BFGS inverse Hessian H of the pairs (S, Y), ρ = 1/sᵀy.
+template <class Dot>
+void two_loop(Eigen::VectorXd& d, const std::deque<Eigen::VectorXd>& S, const std::deque<Eigen::VectorXd>& Y,
+              const std::deque<double>& rho, const Dot& dot, std::vector<double>& alpha) {
+  alpha.assign(S.size(), 0.0);
+  for (int k = static_cast<int>(S.size()) - 1; k >= 0; --k) {
+    alpha[k] = rho[k] * dot(S[k], d);
+    d -= alpha[k] * Y[k];
+  }
+  if (!S.empty()) d *= 1.0 / (rho.back() * dot(Y.back(), Y.back()));
+  for (std::size_t k = 0; k < S.size(); ++k) d += (alpha[k] - rho[k] * dot(Y[k], d)) * S[k];
+}
+
 struct NoObserver {
   void operator()(int, const Eigen::VectorXd&, double) const {}
 };
@@ -74,15 +87,8 @@ LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const Lbfg
       out.stopped = "iteration limit";
       break;
     }
-    // Two-loop recursion: d = −H∇f.
     d = -g;
-    alpha.assign(S.size(), 0.0);
-    for (int k = static_cast<int>(S.size()) - 1; k >= 0; --k) {
-      alpha[k] = rho[k] * dot(S[k], d);
-      d -= alpha[k] * Y[k];
-    }
-    if (!S.empty()) d *= 1.0 / (rho.back() * dot(Y.back(), Y.back()));
-    for (std::size_t k = 0; k < S.size(); ++k) d += (alpha[k] - rho[k] * dot(Y[k], d)) * S[k];
+    two_loop(d, S, Y, rho, dot, alpha);
     double slope0 = dot(g, d);
     if (!(slope0 < 0)) {  // lost positive definiteness through rounding: restart as steepest descent
       S.clear(), Y.clear(), rho.clear();
@@ -160,6 +166,111 @@ LbfgsResult lbfgs_minimize(F&& f, Eigen::VectorXd& x, const Dot& dot, const Lbfg
         out.stopped = "stalled";
         break;
       }
+    }
+  }
+  out.f = fx;
+  out.grad_norm = gnorm;
+  return out;
+}
+
+// The same on a box lb ≤ x ≤ ub (bounds may be infinite), still with every inner product through
+// `dot`. Projected L-BFGS with a working set: a variable on a bound whose gradient pushes outward
+// is held; the others take the quasi-Newton step along the projected path clamp(x + t·d), with
+// a backtracking search on the projected sufficient decrease (with the same rounding slack).
+// Curvature pairs live on the free variables; the memory starts afresh when the working set
+// changes. Stops when the projected gradient's norm is at most grad_tol.
+// sum(c) is c summed over the ranks sharing x (the identity on one rank).
+template <class F, class Dot, class Sum>
+LbfgsResult lbfgs_minimize_box(F&& f, Eigen::VectorXd& x, const Eigen::VectorXd& lb, const Eigen::VectorXd& ub,
+                               const Dot& dot, const Sum& sum, const LbfgsOptions& opt) {
+  LbfgsResult out;
+  const Eigen::Index n = x.size();
+  x = x.cwiseMax(lb).cwiseMin(ub);
+  Eigen::VectorXd g(n), gt(n), xt(n), d(n), pg(n);
+  Eigen::Array<bool, Eigen::Dynamic, 1> held(n), held_t(n);
+  auto working_set = [&](const Eigen::VectorXd& at, const Eigen::VectorXd& grad, Eigen::Array<bool, Eigen::Dynamic, 1>& h) {
+    for (Eigen::Index j = 0; j < n; ++j) h(j) = (at(j) <= lb(j) && grad(j) > 0) || (at(j) >= ub(j) && grad(j) < 0);
+  };
+  auto projected = [&](const Eigen::VectorXd& grad, const Eigen::Array<bool, Eigen::Dynamic, 1>& h) {
+    pg = grad;
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (h(j)) pg(j) = 0.0;
+  };
+  double fx = f(x, g);
+  ++out.evaluations;
+  working_set(x, g, held);
+  projected(g, held);
+  double gnorm = std::sqrt(dot(pg, pg));
+  if (!std::isfinite(fx) || !std::isfinite(gnorm)) {
+    out.stopped = "non-finite value at the initial point";
+    out.f = fx;
+    out.grad_norm = gnorm;
+    return out;
+  }
+  std::deque<Eigen::VectorXd> S, Y;
+  std::deque<double> rho;
+  std::vector<double> alpha;
+  while (gnorm > opt.grad_tol) {
+    if (out.iterations >= opt.max_iter) {
+      out.stopped = "iteration limit";
+      break;
+    }
+    d = -pg;
+    two_loop(d, S, Y, rho, dot, alpha);
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (held(j)) d(j) = 0.0;
+    double slope0 = dot(pg, d);
+    if (!(slope0 < 0)) {
+      S.clear(), Y.clear(), rho.clear();
+      d = -pg;
+      slope0 = -gnorm * gnorm;
+    }
+    double step = S.empty() ? std::min(1.0, 1.0 / gnorm) : 1.0;
+    const double slack = opt.noise * std::abs(fx);
+    double ft = fx;
+    bool accepted = false;
+    for (int ls = 0; ls < opt.max_linesearch; ++ls) {
+      xt = (x + step * d).cwiseMax(lb).cwiseMin(ub);
+      ft = f(xt, gt);
+      ++out.evaluations;
+      const double along = dot(g, xt - x);  // the projected path's first-order decrease
+      if (std::isfinite(ft) && std::isfinite(along) && along < 0 && ft <= fx + 1e-4 * along + slack) {
+        accepted = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    if (!accepted) {
+      if (S.empty()) {
+        out.stopped = "line search failed along the projected steepest descent";
+        break;
+      }
+      S.clear(), Y.clear(), rho.clear();
+      continue;
+    }
+    working_set(xt, gt, held_t);
+    const bool same_set = (held_t == held).all();
+    const double changed = sum(same_set ? 0.0 : 1.0);
+    Eigen::VectorXd s = xt - x, y = gt - g;
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (held_t(j)) s(j) = y(j) = 0.0;
+    x.swap(xt);
+    g.swap(gt);
+    fx = ft;
+    held.swap(held_t);
+    ++out.iterations;
+    projected(g, held);
+    gnorm = std::sqrt(dot(pg, pg));
+    if (changed > 0) {
+      S.clear(), Y.clear(), rho.clear();
+      continue;
+    }
+    const double sy = dot(s, y);
+    if (sy > 0) {
+      if (static_cast<int>(S.size()) == opt.memory) S.pop_front(), Y.pop_front(), rho.pop_front();
+      S.push_back(std::move(s));
+      Y.push_back(std::move(y));
+      rho.push_back(1.0 / sy);
     }
   }
   out.f = fx;

@@ -117,14 +117,14 @@ Eigen::MatrixXd TwoLayerLoss::kernel(const Eigen::VectorXd& theta) const {
   return Eigen::Map<const Eigen::MatrixXd>(K.data(), P, P);
 }
 
-Eigen::MatrixXd TwoLayerLoss::preactivations(const Eigen::VectorXd& theta) const {
+Eigen::MatrixXd TwoLayerLoss::local_preactivations(const Eigen::VectorXd& theta) const {
   Eigen::MatrixXd H(Xa_.cols(), shape_.width);
   const auto W1 = W1a(theta);
   for_each_block(shape_.width, [&](int first, int count) {
     Zb_.noalias() = W1.middleRows(first, count) * Xa_;
     H.middleCols(first, count) = Zb_.transpose();
   });
-  return reducer_.gather_columns(H);
+  return H;
 }
 
 }  // namespace absrep

@@ -65,8 +65,13 @@ class TwoLayerLoss {
   // The hidden kernel φ(H)ᵀφ(H) (P×P) of the whole network, on every rank.
   Eigen::MatrixXd kernel(const Eigen::VectorXd& theta) const;
 
-  // The preactivations of every neuron of the network, H = (W1a Xa)ᵀ (P×N), on every rank.
-  Eigen::MatrixXd preactivations(const Eigen::VectorXd& theta) const;
+  // The preactivations H = (W1a Xa)ᵀ of this rank's neurons (P×slice), and of every neuron of the
+  // network (P×N, on every rank).
+  Eigen::MatrixXd local_preactivations(const Eigen::VectorXd& theta) const;
+  Eigen::MatrixXd preactivations(const Eigen::VectorXd& theta) const {
+    return reducer_.gather_columns(local_preactivations(theta));
+  }
+  NeuronPartition partition() const { return {&reducer_, slice_, total_width_}; }
 
  private:
   Eigen::MatrixXd Xa_, Y_;

@@ -48,6 +48,14 @@ Eigen::MatrixXd Reducer::gather_columns(const Eigen::Ref<const Eigen::MatrixXd>&
   return Eigen::Map<const Eigen::MatrixXd>(all.data(), local.rows(), local.rows() ? all.size() / local.rows() : 0);
 }
 
+double NeuronPartition::dot_columns(const double* a, const double* b, Eigen::Index rows) const {
+  Eigen::MatrixXd partial(1, local_blocks());
+  for_each_block(slice.count, [&](int first, int count) {
+    partial(0, first / kNeuronBlock) = ordered_dot(a + rows * first, b + rows * first, rows * count);
+  });
+  return sum_blocks(partial)(0);
+}
+
 const Reducer& serial_reducer() {
   static const SerialReducer one;
   return one;

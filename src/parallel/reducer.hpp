@@ -82,4 +82,21 @@ class SerialReducer final : public Reducer {
 
 const Reducer& serial_reducer();
 
+// This rank's share of a network of `width` neurons, and the block-ordered reductions over it.
+struct NeuronPartition {
+  const Reducer* reducer = &serial_reducer();
+  NeuronSlice slice;
+  int width = 0;
+
+  static NeuronPartition of(int width, const Reducer& r) { return {&r, neuron_slice(width, r.rank(), r.ranks()), width}; }
+  int first_block() const { return slice.first / kNeuronBlock; }
+  int blocks() const { return (width + kNeuronBlock - 1) / kNeuronBlock; }
+  int local_blocks() const { return (slice.count + kNeuronBlock - 1) / kNeuronBlock; }
+  Eigen::VectorXd sum_blocks(const Eigen::MatrixXd& partials) const {
+    return reducer->sum_blocks(partials, first_block(), blocks());
+  }
+  // ⟨a, b⟩ of two rows × slice.count column-major arrays (one column per neuron), in block order.
+  double dot_columns(const double* a, const double* b, Eigen::Index rows) const;
+};
+
 }  // namespace absrep

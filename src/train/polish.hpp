@@ -11,19 +11,24 @@
 #include <string>
 
 #include "meanfield/energy.hpp"
+#include "parallel/reducer.hpp"
 
 namespace absrep {
 
 struct PolishResult {
-  Eigen::MatrixXd H;  // P×N, on the pinned pieces
+  Eigen::MatrixXd H;  // P×(this rank's neurons), on the pinned pieces
   double energy = 0.0;
   int rounds = 0;
   bool settled = false;  // no entry wanted to move in the last round
-  int iterations = 0;    // L-BFGS-B iterations over all rounds
-  std::string stopped;   // the last round's L-BFGS-B complaint, if it gave up early
+  int iterations = 0;    // bound-constrained L-BFGS iterations over all rounds
+  std::string stopped;   // the last round's complaint, if it gave up early
 };
 
+// H0: this rank's columns (neurons) of the network's preactivations; `partition` says which (by
+// default one rank holding all of H0). tol bounds each entry's projected gradient (its 2-norm
+// over the network is held to tol·√(P·N)). Every rank returns its own columns; all ranks take
+// the same steps (block-ordered sums: parallel/reducer.hpp).
 PolishResult polish_on_pieces(const EffectiveProblem& problem, const Eigen::MatrixXd& H0, double tol,
-                              int max_rounds = 60);
+                              const NeuronPartition* partition = nullptr, int max_rounds = 60);
 
 }  // namespace absrep

@@ -111,32 +111,37 @@ void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
     r.note = "active-set polish skipped: Kx is singular";
     return;
   }
-  // Every rank polishes the whole network's H (the same bits everywhere, so the same result) and
-  // keeps its own slice of the weights.
-  const Eigen::MatrixXd H0 = loss.preactivations(r.theta);
-  // The weight gradient is Xa·(∂E/∂H) in 2-norm over all neurons, L-BFGS-B bounds the projected
-  // gradient's largest entry: ask for enough in H that the weights meet grad_tol.
+  // Each rank polishes its own neurons (the same steps on every rank: block-ordered sums).
+  const NeuronPartition part = loss.partition();
+  const Eigen::MatrixXd H0 = loss.local_preactivations(r.theta);
+  // The weight gradient is Xa·(∂E/∂H) in 2-norm over all neurons: ask for enough in H that the
+  // weights meet grad_tol.
   const double scale = std::sqrt(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(Kx, Eigen::EigenvaluesOnly)
                                      .eigenvalues()
                                      .maxCoeff());
-  const double tol = 0.1 * opt.grad_tol / (scale * std::sqrt(static_cast<double>(H0.size())));
-  const PolishResult p = polish_on_pieces(problem, H0, tol);
+  const double tol = 0.1 * opt.grad_tol / (scale * std::sqrt(double(H0.rows()) * part.width));
+  const PolishResult p = polish_on_pieces(problem, H0, tol, &part);
   r.polish_rounds = p.rounds;
-  // The weights of preactivations H: min-norm W1a, ridge W2; this rank's neurons, block by block
-  // (the same bits on any partition: parallel/reducer.hpp).
-  const NeuronSlice& mine = loss.slice();
+  // The weights of preactivations H (this rank's neurons): min-norm W1a, ridge W2, block by block.
+  const int P = static_cast<int>(H0.rows());
   const Eigen::MatrixXd to_weights = problem.Kx_pinv() * Xa.transpose();  // P×(d+1)
   auto weights_of = [&](const Eigen::MatrixXd& H) {
     Eigen::MatrixXd A;
-    loss.activation().apply(H, A);  // P×N
-    Eigen::MatrixXd Kr = A * A.transpose();
+    loss.activation().apply(H, A);  // P×slice
+    Eigen::MatrixXd partial(P * P, part.local_blocks()), block;
+    for_each_block(part.slice.count, [&](int first, int count) {
+      block.noalias() = A.middleCols(first, count) * A.middleCols(first, count).transpose();
+      partial.col(first / kNeuronBlock) = Eigen::Map<const Eigen::VectorXd>(block.data(), P * P);
+    });
+    const Eigen::VectorXd k = part.sum_blocks(partial);
+    Eigen::MatrixXd Kr = Eigen::Map<const Eigen::MatrixXd>(k.data(), P, P);
     Kr.diagonal().array() += loss.lam2();
     const Eigen::MatrixXd readout = (Kr.llt().solve(loss.Y().transpose())).transpose();  // m×P
-    Eigen::MatrixXd W1a(mine.count, Xa.rows()), W2(loss.Y().rows(), mine.count), block;
-    for_each_block(mine.count, [&](int first, int count) {
-      block.noalias() = H.middleCols(mine.first + first, count).transpose() * to_weights;
+    Eigen::MatrixXd W1a(part.slice.count, Xa.rows()), W2(loss.Y().rows(), part.slice.count);
+    for_each_block(part.slice.count, [&](int first, int count) {
+      block.noalias() = H.middleCols(first, count).transpose() * to_weights;
       W1a.middleRows(first, count) = block;
-      block.noalias() = readout * A.middleCols(mine.first + first, count);
+      block.noalias() = readout * A.middleCols(first, count);
       W2.middleCols(first, count) = block;
     });
     return loss.pack(W1a, W2);
@@ -146,7 +151,7 @@ void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
   // stationarity above grad_tol long after E stopped changing. So also try them at zero, and
   // polished again from there; the choice below keeps this only if E stays within its rounding.
   Eigen::MatrixXd snapped = p.H;
-  const double strongest = p.H.colwise().norm().maxCoeff();
+  const double strongest = loss.reducer().max(p.H.cols() ? p.H.colwise().norm().maxCoeff() : 0.0);
   int weak = 0;
   if (loss.activation().value(0.0) == 0.0)
     for (Eigen::Index i = 0; i < snapped.cols(); ++i)
@@ -156,10 +161,9 @@ void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
       }
   // Of the weights within rounding of the lowest loss, keep the most stationary.
   std::vector<Eigen::VectorXd> candidates{r.theta, weights_of(p.H)};
-  if (weak) {
+  if (loss.reducer().sum(static_cast<double>(weak)) > 0) {
     candidates.push_back(weights_of(snapped));
-    // and polished again from there: the other neurons along the same rays take up their mass.
-    const PolishResult q = polish_on_pieces(problem, snapped, tol);
+    const PolishResult q = polish_on_pieces(problem, snapped, tol, &part);
     candidates.push_back(weights_of(q.H));
   }
   std::vector<double> value;
