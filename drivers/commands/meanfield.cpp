@@ -9,6 +9,7 @@
 #include "cli/output.hpp"
 #include "cli/problem_flags.hpp"
 #include "commands/commands.hpp"
+#include "parallel/mpi_reducer.hpp"
 #include "sweep/mpi_env.hpp"
 
 namespace absrep::cli {
@@ -66,7 +67,11 @@ void add_meanfield(CLI::App& app, Action& action) {
   cmd->add_flag("--json", st->json, "print one JSON object");
   cmd->callback([st, &action] {
     action = [st] {
+      // Under mpirun the ranks share the oracle's local-search starts (the same answer, sooner).
+      const MpiReducer world(MPI_COMM_WORLD);
+      st->options.reducer = &world;
       Report r = solve_meanfield(st->problem.to_spec(), st->options, !st->no_symmetry);
+      st->options.reducer = nullptr;
       if (!st->atoms) r.tunings.clear();
       if (MpiEnvironment::rank() != 0) return 0;  // under mpirun every rank solves; one prints
       print_report(std::cout, r, st->json);

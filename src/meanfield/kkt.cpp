@@ -282,8 +282,14 @@ KktReport search(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Kkt
     if (r < rep.kkt_min) rep.kkt_min = r, rep.argmin = h;
     list.offer(r, h);
   };
-  for (const auto& h0 : starts) {
-    Eigen::VectorXd z = basis.transpose() * h0;
+  // Each start's local search is independent: split them over the ranks, then consider every
+  // result in start order. A result is [ran?, ratio, h] (a start at zero does not run).
+  const Reducer& ranks = opt.reducer ? *opt.reducer : serial_reducer();
+  const int R = ranks.ranks(), me = ranks.rank(), n = static_cast<int>(starts.size());
+  Eigen::MatrixXd mine(P + 2, (n - me + R - 1) / R);
+  for (int i = me, k = 0; i < n; i += R, ++k) {
+    mine.col(k).setZero();
+    Eigen::VectorXd z = basis.transpose() * starts[i];
     if (!(z.norm() > 0)) continue;
     double fz = 0.0;
     try {
@@ -294,13 +300,24 @@ KktReport search(const EffectiveProblem& pr, const Eigen::MatrixXd& G, const Kkt
     Eigen::VectorXd g;
     double r = f(z, g);
     Eigen::VectorXd h = basis * z;
-    ++rep.evaluated;
     if (faces) {
-      const auto [R, hf] = relu_face_ascent(pr, G, h);
-      if (hf.size() && 1.0 - pr.lam2() / pr.lam1() * R < r) r = 1.0 - pr.lam2() / pr.lam1() * R, h = hf;
+      const auto [Rf, hf] = relu_face_ascent(pr, G, h);
+      if (hf.size() && 1.0 - pr.lam2() / pr.lam1() * Rf < r) r = 1.0 - pr.lam2() / pr.lam1() * Rf, h = hf;
       h.normalize();  // relu is homogeneous: directions only
     }
-    consider(r, h);
+    mine(0, k) = 1.0;
+    mine(1, k) = r;
+    mine.col(k).tail(P) = h;
+  }
+  const Eigen::MatrixXd all = R == 1 ? mine : ranks.gather_columns(mine);
+  std::vector<Eigen::Index> column(n);  // start i → its column of `all` (rank blocks in rank order)
+  for (int r = 0, at = 0; r < R; ++r)
+    for (int i = r; i < n; i += R) column[i] = at++;
+  for (int i = 0; i < n; ++i) {
+    const auto c = all.col(column[i]);
+    if (c(0) == 0.0) continue;
+    ++rep.evaluated;
+    consider(c(1), c.tail(P));
   }
   // The linear limit itself is a value the search can only approach from above.
   const double slope = act.slope_at_origin();

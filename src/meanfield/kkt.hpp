@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "meanfield/energy.hpp"
+#include "parallel/reducer.hpp"
 
 namespace absrep {
 
@@ -33,6 +34,9 @@ struct KktOptions {
   std::uint64_t seed = 0;
   const Eigen::MatrixXd* candidates = nullptr;  // extra starts (P×k), e.g. a network's neurons
   int max_candidates = 0;      // list up to this many tunings with a negative ratio (0: none)
+  // The ranks that share this search (null: this rank alone): rank r runs starts r, r + R, …, and
+  // every rank gets every start's result, considered in start order (the serial bits).
+  const Reducer* reducer = nullptr;
 };
 
 struct KktCandidate {

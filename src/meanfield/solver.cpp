@@ -535,6 +535,7 @@ Proposal propose(const Context& ctx, const Eigen::MatrixXd& K, const std::vector
   ko.starts = starts;
   ko.seed = seed;
   ko.max_candidates = opt.atoms_per_step;
+  ko.reducer = opt.reducer;
   Proposal out;
   if (ctx.ray_problem) {
     const Eigen::MatrixXd seeds = positions(atoms, true);

@@ -30,6 +30,7 @@
 #include "core/status.hpp"
 #include "meanfield/energy.hpp"
 #include "meanfield/kkt.hpp"
+#include "parallel/reducer.hpp"
 
 namespace absrep {
 
@@ -41,6 +42,7 @@ struct MeanfieldOptions {
   std::uint64_t seed = 0;   // local-search starts of the oracle
   int exact_max_samples = 10;  // exact relu oracle up to this P (meanfield/kkt)
   int search_starts = 24;      // random starts of the search oracle
+  const Reducer* reducer = nullptr;  // ranks that share the oracle's starts (null: this rank alone)
   // Before a search oracle's "no descent left" is accepted, it is rerun with this many starts.
   int confirm_starts = 256;
   // With a search oracle: independent runs, each seeded with the atoms of the earlier ones; the

@@ -135,6 +135,29 @@ TEST(PartitionedTraining, EqualsTheSerialRunBitwise) {
   }
 }
 
+// The mean-field oracle's local-search starts split over the ranks: the same solve, bit for bit
+// (m = 4, P = 16: the search oracle, not the exact enumeration).
+TEST(PartitionedMeanfield, SharedOracleStartsGiveTheSerialSolve) {
+  for (double beta : {1.0, 4.0}) {
+    PointSpec spec;
+    spec.task.labels = 4;
+    spec.geometry.kind = GeometryKind::aligned;
+    spec.geometry.alpha = {1.0};
+    spec.geometry.beta = beta;
+    MeanfieldOptions opt;
+    opt.seed = 5;
+    const Report serial = solve_meanfield(spec, opt);
+    opt.reducer = &world();
+    const Report part = solve_meanfield(spec, opt);
+    EXPECT_EQ(part.kkt_method, "search");
+    EXPECT_EQ(part.energy, serial.energy) << beta;
+    EXPECT_EQ(part.kkt_min, serial.kkt_min) << beta;
+    EXPECT_EQ(part.iterations, serial.iterations) << beta;
+    EXPECT_EQ(part.atoms, serial.atoms) << beta;
+    EXPECT_TRUE(part.kernel == serial.kernel) << beta;
+  }
+}
+
 }  // namespace
 }  // namespace absrep
 
