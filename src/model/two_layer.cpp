@@ -11,13 +11,10 @@ TwoLayerLoss::TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, 
     : Xa_(Xa),
       Y_(Y),
       act_(act),
-      shape_{static_cast<int>(Xa.rows()), neuron_slice(width, reducer.rank(), reducer.ranks()).count,
-             static_cast<int>(Y.rows())},
-      total_width_(width),
-      slice_(neuron_slice(width, reducer.rank(), reducer.ranks())),
+      part_(NeuronPartition::of(width, reducer)),
+      shape_{static_cast<int>(Xa.rows()), part_.slice.count, static_cast<int>(Y.rows())},
       lam1_(lam1),
-      lam2_(lam2),
-      reducer_(reducer) {}
+      lam2_(lam2) {}
 
 Eigen::Map<const Eigen::MatrixXd> TwoLayerLoss::W1a(const Eigen::VectorXd& theta) const {
   return {theta.data(), shape_.width, shape_.inputs};
@@ -43,7 +40,7 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
   const Eigen::Index P = Xa_.cols(), m = shape_.outputs;
   A_.resize(shape_.width, P);
   if (grad) dA_.resize(shape_.width, P);
-  share_.resize(m * P + 1, (shape_.width + kNeuronBlock - 1) / kNeuronBlock);
+  share_.resize(m * P + 1, part_.local_blocks());
   for_each_block(shape_.width, [&](int first, int count) {
     Zb_.noalias() = W1.middleRows(first, count) * Xa_;
     act_.apply(Zb_, Ab_, grad ? &dAb_ : nullptr);
@@ -60,7 +57,7 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
     const double* v = V.col(first).data();
     share_(m * P, b) = 0.5 * lam1_ * w1 + 0.5 * lam2_ * ordered_dot(v, v, m * count);
   });
-  const Eigen::VectorXd total = sum_blocks(share_);
+  const Eigen::VectorXd total = part_.sum_blocks(share_);
   R_ = Y_ - Eigen::Map<const Eigen::MatrixXd>(total.data(), m, P);  // residual Y − W2 φ(Z), m×P
   const double loss = 0.5 * R_.squaredNorm() + total(m * P);
   if (grad) {
@@ -81,7 +78,7 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
 }
 
 double TwoLayerLoss::dot(const Eigen::VectorXd& a, const Eigen::VectorXd& b) const {
-  Eigen::MatrixXd partial(1, (shape_.width + kNeuronBlock - 1) / kNeuronBlock);
+  Eigen::MatrixXd partial(1, part_.local_blocks());
   const Eigen::Index n = shape_.width, w1 = n * shape_.inputs, m = shape_.outputs;
   for_each_block(shape_.width, [&](int first, int count) {
     double s = 0.0;
@@ -89,14 +86,14 @@ double TwoLayerLoss::dot(const Eigen::VectorXd& a, const Eigen::VectorXd& b) con
     s += ordered_dot(a.data() + w1 + m * first, b.data() + w1 + m * first, m * count);
     partial(0, first / kNeuronBlock) = s;
   });
-  return sum_blocks(partial)(0);
+  return part_.sum_blocks(partial)(0);
 }
 
 Eigen::VectorXd TwoLayerLoss::initial(std::uint64_t seed) const {
   Eigen::MatrixXd W1(shape_.width, shape_.inputs), W2(shape_.outputs, shape_.width);
-  const double s1 = 1.0 / std::sqrt(shape_.inputs), s2 = 1.0 / std::sqrt(total_width_);
+  const double s1 = 1.0 / std::sqrt(shape_.inputs), s2 = 1.0 / std::sqrt(part_.width);
   for (int i = 0; i < shape_.width; ++i) {
-    Rng rng(derive_seed(seed, {0x6E6575726F6E, static_cast<std::uint64_t>(slice_.first + i)}));
+    Rng rng(derive_seed(seed, {0x6E6575726F6E, static_cast<std::uint64_t>(part_.slice.first + i)}));
     for (int j = 0; j < shape_.inputs; ++j) W1(i, j) = s1 * rng.normal();
     for (int k = 0; k < shape_.outputs; ++k) W2(k, i) = s2 * rng.normal();
   }
@@ -105,7 +102,7 @@ Eigen::VectorXd TwoLayerLoss::initial(std::uint64_t seed) const {
 
 Eigen::MatrixXd TwoLayerLoss::kernel(const Eigen::VectorXd& theta) const {
   const Eigen::Index P = Xa_.cols();
-  Eigen::MatrixXd partial(P * P, (shape_.width + kNeuronBlock - 1) / kNeuronBlock), Kb;
+  Eigen::MatrixXd partial(P * P, part_.local_blocks()), Kb;
   const auto W1 = W1a(theta);
   for_each_block(shape_.width, [&](int first, int count) {
     Zb_.noalias() = W1.middleRows(first, count) * Xa_;
@@ -113,7 +110,7 @@ Eigen::MatrixXd TwoLayerLoss::kernel(const Eigen::VectorXd& theta) const {
     Kb.noalias() = Ab_.transpose() * Ab_;
     partial.col(first / kNeuronBlock) = Eigen::Map<const Eigen::VectorXd>(Kb.data(), P * P);
   });
-  const Eigen::VectorXd K = sum_blocks(partial);
+  const Eigen::VectorXd K = part_.sum_blocks(partial);
   return Eigen::Map<const Eigen::MatrixXd>(K.data(), P, P);
 }
 

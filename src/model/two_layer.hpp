@@ -31,13 +31,9 @@ class TwoLayerLoss {
                double lam1, double lam2, const Reducer& reducer = serial_reducer());
 
   const TwoLayerShape& shape() const { return shape_; }  // this rank's share
-  int total_width() const { return total_width_; }
-  const NeuronSlice& slice() const { return slice_; }
-  const Reducer& reducer() const { return reducer_; }
-  // Per-block partial sums of this slice (one column per block) → their network-wide total.
-  Eigen::VectorXd sum_blocks(const Eigen::MatrixXd& partials) const {
-    return reducer_.sum_blocks(partials, slice_.first / kNeuronBlock, (total_width_ + kNeuronBlock - 1) / kNeuronBlock);
-  }
+  const NeuronSlice& slice() const { return part_.slice; }
+  const Reducer& reducer() const { return *part_.reducer; }
+  const NeuronPartition& partition() const { return part_; }
   const Activation& activation() const { return act_; }
   double lam1() const { return lam1_; }
   double lam2() const { return lam2_; }
@@ -69,18 +65,15 @@ class TwoLayerLoss {
   // network (P×N, on every rank).
   Eigen::MatrixXd local_preactivations(const Eigen::VectorXd& theta) const;
   Eigen::MatrixXd preactivations(const Eigen::VectorXd& theta) const {
-    return reducer_.gather_columns(local_preactivations(theta));
+    return part_.reducer->gather_columns(local_preactivations(theta));
   }
-  NeuronPartition partition() const { return {&reducer_, slice_, total_width_}; }
 
  private:
   Eigen::MatrixXd Xa_, Y_;
   Activation act_;
-  TwoLayerShape shape_;
-  int total_width_;
-  NeuronSlice slice_;
+  NeuronPartition part_;  // which of the network's neurons this rank holds, and over which ranks
+  TwoLayerShape shape_;   // (declared after part_: its width is the slice's)
   double lam1_, lam2_;
-  const Reducer& reducer_;
   mutable Eigen::MatrixXd A_, dA_, R_, share_, Zb_, Ab_, dAb_, Fb_;  // workspaces: no allocation per evaluation
 };
 

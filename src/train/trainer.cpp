@@ -101,18 +101,19 @@ void run_first_order(const TwoLayerLoss& loss, const TrainOptions& opt, TrainRes
   }
 }
 
-// Replace the weights by the exact optimum of the reduced problem around them.
-void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
+// Replace the weights by the exact optimum of the reduced problem around them. Returns whether it
+// ran; then r.loss and r.stationarity are those of the weights it kept (it measured them to choose).
+bool polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
   const Eigen::MatrixXd& Xa = loss.Xa();
   const Eigen::MatrixXd Kx = Xa.transpose() * Xa;
   const EffectiveProblem problem(Kx, loss.Y().transpose() * loss.Y(), loss.activation(), loss.lam1(),
                                  loss.lam2());
   if (!problem.full_rank()) {
     r.note = "active-set polish skipped: Kx is singular";
-    return;
+    return false;
   }
   // Each rank polishes its own neurons (the same steps on every rank: block-ordered sums).
-  const NeuronPartition part = loss.partition();
+  const NeuronPartition& part = loss.partition();
   const Eigen::MatrixXd H0 = loss.local_preactivations(r.theta);
   // The weight gradient is Xa·(∂E/∂H) in 2-norm over all neurons: ask for enough in H that the
   // weights meet grad_tol.
@@ -169,16 +170,18 @@ void polish(const TwoLayerLoss& loss, const TrainOptions& opt, TrainResult& r) {
   std::vector<double> value;
   for (const auto& c : candidates) value.push_back(loss(c, nullptr));
   const double lowest = *std::min_element(value.begin(), value.end());
-  double best = std::numeric_limits<double>::infinity();
+  r.stationarity = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < candidates.size(); ++k) {
     if (!(value[k] <= lowest + 1e-12 * std::abs(lowest))) continue;
     const double stationarity = clarke_stationarity(loss, candidates[k]);
-    if (stationarity < best) {
-      best = stationarity;
+    if (stationarity < r.stationarity) {
+      r.stationarity = stationarity;
+      r.loss = value[k];
       r.theta = candidates[k];
     }
   }
   if (!p.settled) r.note = "active-set polish did not settle in " + std::to_string(p.rounds) + " rounds";
+  return true;
 }
 
 }  // namespace
@@ -199,9 +202,10 @@ TrainResult train(const TwoLayerLoss& loss, const TrainOptions& opt) {
   else
     run_first_order(loss, opt, r);
   if (r.status != Status::diverged) {
-    if (kinked && opt.polish) polish(loss, opt, r);
-    r.loss = loss(r.theta, nullptr);
-    r.stationarity = clarke_stationarity(loss, r.theta);
+    if (!(kinked && opt.polish && polish(loss, opt, r))) {
+      r.loss = loss(r.theta, nullptr);
+      r.stationarity = clarke_stationarity(loss, r.theta);
+    }
     if (!std::isfinite(r.loss)) {
       r.status = Status::diverged;
     } else {
@@ -231,12 +235,12 @@ double clarke_stationarity(const TwoLayerLoss& loss, const Eigen::VectorXd& thet
     A.middleRows(first, count) = Ab;
     dA.middleRows(first, count) = dAb;
   });
-  Eigen::MatrixXd F(m * P, (n + kNeuronBlock - 1) / kNeuronBlock);
+  Eigen::MatrixXd F(m * P, loss.partition().local_blocks());
   for_each_block(n, [&](int first, int count) {
     block.noalias() = W2.middleCols(first, count) * A.middleRows(first, count);
     F.col(first / kNeuronBlock) = Eigen::Map<const Eigen::VectorXd>(block.data(), m * P);
   });
-  const Eigen::VectorXd output = loss.sum_blocks(F);
+  const Eigen::VectorXd output = loss.partition().sum_blocks(F);
   const Eigen::MatrixXd R = loss.Y() - Eigen::Map<const Eigen::MatrixXd>(output.data(), m, P);
   const auto& kinks = act.kinks();
   if (kink_tol < 0) kink_tol = 1e-10 * (1.0 + loss.reducer().max(n ? Z.cwiseAbs().maxCoeff() : 0.0));
@@ -270,7 +274,7 @@ double clarke_stationarity(const TwoLayerLoss& loss, const Eigen::VectorXd& thet
     }
     partial(0, i / kNeuronBlock) += gW2.squaredNorm() + b.squaredNorm();
   }
-  return std::sqrt(loss.sum_blocks(partial)(0));
+  return std::sqrt(loss.partition().sum_blocks(partial)(0));
 }
 
 }  // namespace absrep
