@@ -173,6 +173,15 @@ UnitRecord from_record(const nlohmann::json& j) {
   }
 }
 
+namespace {
+
+// K into the samples×samples slot `slot` of a kernel variable. Kernels of smaller tasks (an axis
+// over labels) fill the top-left block; the rest stays NaN.
+void place_kernel(std::vector<double>& out, std::size_t slot, int samples, const Eigen::MatrixXd& K) {
+  for (Eigen::Index i = 0; i < K.rows(); ++i)
+    for (Eigen::Index j = 0; j < K.cols(); ++j) out[(slot * samples + i) * samples + j] = K(i, j);
+}
+
 // The learning trajectories along an `iteration` axis (0, k, 2k, … up to max_iter); a run that
 // stopped earlier leaves NaN after its last recorded iteration.
 template <class CellOf>
@@ -195,10 +204,7 @@ void add_trajectory(Group& g, const std::vector<std::string>& dims, std::size_t 
       if (i >= steps) continue;
       energy[c * steps + i] = r.trajectory_energy[k];
       ps[c * steps + i] = r.trajectory_ps[k];
-      if (kernels && k < r.trajectory_kernel.size())
-        for (Eigen::Index a = 0; a < r.trajectory_kernel[k].rows(); ++a)
-          for (Eigen::Index b = 0; b < r.trajectory_kernel[k].cols(); ++b)
-            kernel[((c * steps + i) * samples + a) * samples + b] = r.trajectory_kernel[k](a, b);
+      if (kernels && k < r.trajectory_kernel.size()) place_kernel(kernel, c * steps + i, samples, r.trajectory_kernel[k]);
     }
   }
   auto tdims = dims;
@@ -211,6 +217,8 @@ void add_trajectory(Group& g, const std::vector<std::string>& dims, std::size_t 
     g.variables.push_back({"trajectory_kernel", tdims, kernel, {{"description", std::string("representation kernel during training")}}});
   }
 }
+
+}  // namespace
 
 Archive build_archive(const LoadedConfig& config, const std::vector<UnitRecord>& records,
                       const std::vector<RunRecord>& runs, const Attributes& provenance) {
@@ -282,10 +290,7 @@ Archive build_archive(const LoadedConfig& config, const std::vector<UnitRecord>&
       status[c] = archive_status(rec.report);
       for (std::size_t k = 0; k < cols.size(); ++k) values[k][c] = cols[k].value(rec.report);
       for (std::size_t l = 0; l < rec.report.ps_per_label.size(); ++l) per_label[c * labels + l] = rec.report.ps_per_label[l];
-      // Kernels of smaller tasks (an axis over labels) fill the top-left block; the rest stays NaN.
-      const Eigen::MatrixXd& K = rec.report.kernel;
-      for (Eigen::Index i = 0; !kernel.empty() && i < K.rows(); ++i)
-        for (Eigen::Index j = 0; j < K.cols(); ++j) kernel[(c * samples + i) * samples + j] = K(i, j);
+      if (!kernel.empty()) place_kernel(kernel, c, samples, rec.report.kernel);
     }
     g.variables.push_back({"status", dims, status,
                            {{"description", std::string("0 pending, 1 ok, 2 not converged, 3 diverged, 4 failed or not applicable")}}});

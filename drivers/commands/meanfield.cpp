@@ -69,11 +69,11 @@ void add_meanfield(CLI::App& app, Action& action) {
     action = [st] {
       // Under mpirun the ranks share the oracle's local-search starts (the same answer, sooner).
       const MpiReducer world(MPI_COMM_WORLD);
-      st->options.reducer = &world;
-      Report r = solve_meanfield(st->problem.to_spec(), st->options, !st->no_symmetry);
-      st->options.reducer = nullptr;
+      MeanfieldOptions options = st->options;
+      options.reducer = &world;
+      Report r = solve_meanfield(st->problem.to_spec(), options, !st->no_symmetry);
       if (!st->atoms) r.tunings.clear();
-      if (MpiEnvironment::rank() != 0) return 0;  // under mpirun every rank solves; one prints
+      if (world.rank() != 0) return 0;  // under mpirun every rank solves; one prints
       print_report(std::cout, r, st->json);
       if (!st->json) {
         std::cout << fmt::format("{:<16}{:.3e}\n", "gap bound", r.gap_bound.value_or(NAN));
