@@ -95,14 +95,17 @@ bool answer_worker(MPI_Comm comm, WorkQueue& queue, const SchedulerHooks& hooks,
   return true;
 }
 
-void worker(MPI_Comm comm, const SchedulerHooks& hooks) {
+// A worker of rank 0 (a single rank, or a group's leader): computes the units it is handed
+// until told to stop.
+template <class Compute>
+void worker(MPI_Comm comm, const Compute& compute) {
   MPI_Send(nullptr, 0, MPI_CHAR, 0, kReady, comm);
   while (true) {
     std::uint64_t unit = 0;
     MPI_Status st;
     MPI_Recv(&unit, 1, MPI_UINT64_T, 0, MPI_ANY_TAG, comm, &st);
     if (st.MPI_TAG == kStop) return;
-    send_record(comm, unit, hooks.compute(static_cast<std::size_t>(unit), serial_reducer()));
+    send_record(comm, unit, compute(unit));
   }
 }
 
@@ -156,17 +159,14 @@ void group_member(MPI_Comm group, const SchedulerHooks& hooks) {
   }
 }
 
-void group_leader(MPI_Comm leaders, MPI_Comm group, const SchedulerHooks& hooks) {
-  MPI_Send(nullptr, 0, MPI_CHAR, 0, kReady, leaders);
-  while (true) {
-    std::uint64_t unit = 0;
-    MPI_Status st;
-    MPI_Recv(&unit, 1, MPI_UINT64_T, 0, MPI_ANY_TAG, leaders, &st);
-    if (st.MPI_TAG == kStop) break;
-    send_record(leaders, unit, compute_in_group(group, unit, hooks));
-  }
+void release_group(MPI_Comm group) {
   std::uint64_t done = kNoUnit;
   MPI_Bcast(&done, 1, MPI_UINT64_T, 0, group);
+}
+
+void group_leader(MPI_Comm leaders, MPI_Comm group, const SchedulerHooks& hooks) {
+  worker(leaders, [&](std::uint64_t unit) { return compute_in_group(group, unit, hooks); });
+  release_group(group);
 }
 
 // Rank 0: between its own group's units it answers the other leaders, so they wait at most one
@@ -190,8 +190,7 @@ void group_master(MPI_Comm leaders, MPI_Comm group, const std::vector<std::size_
     if (workers_running == 0) break;
     if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  std::uint64_t done = kNoUnit;
-  MPI_Bcast(&done, 1, MPI_UINT64_T, 0, group);
+  release_group(group);
 }
 
 }  // namespace
@@ -222,7 +221,7 @@ void run_master_worker(MPI_Comm comm, const std::vector<std::size_t>& pending, c
   if (rank == 0)
     master(comm, pending, hooks);
   else
-    worker(comm, hooks);
+    worker(comm, [&](std::uint64_t unit) { return hooks.compute(static_cast<std::size_t>(unit), serial_reducer()); });
 }
 
 }  // namespace absrep::cli
