@@ -37,6 +37,12 @@ class Activation {
   // Elementwise on matrices, vectorised per kind. dA may be null.
   void apply(const Eigen::MatrixXd& Z, Eigen::MatrixXd& A, Eigen::MatrixXd* dA = nullptr) const;
 
+  // The backward pass through φ: G ← G ⊙ φ′(Z), given A = φ(Z). Where φ′ is exactly a function
+  // of φ (relu: A > 0, linear, tanh: 1 − A², derivative_from_value()) it is read off A and Z may
+  // be null, so that a caller need not keep the preactivations; otherwise Z is required.
+  bool derivative_from_value() const;
+  void backprop(const Eigen::MatrixXd* Z, const Eigen::MatrixXd& A, Eigen::MatrixXd& G) const;
+
   // Pieces: kinks in increasing order; region r is (kinks[r−1], kinks[r]).
   const std::vector<double>& kinks() const;
   int region_of(double x) const;  // a point on a kink belongs to the region below it

@@ -14,7 +14,8 @@ TwoLayerLoss::TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, 
       part_(NeuronPartition::of(width, reducer)),
       shape_{static_cast<int>(Xa.rows()), part_.slice.count, static_cast<int>(Y.rows())},
       lam1_(lam1),
-      lam2_(lam2) {}
+      lam2_(lam2),
+      path_(default_path(Xa.cols(), Xa.rows())) {}
 
 Eigen::Map<const Eigen::MatrixXd> TwoLayerLoss::W1a(const Eigen::VectorXd& theta) const {
   return {theta.data(), shape_.width, shape_.inputs};
@@ -34,20 +35,31 @@ Eigen::VectorXd TwoLayerLoss::pack(const Eigen::MatrixXd& W1a, const Eigen::Matr
 // One block at a time (parallel/reducer.hpp): every product below has the block's size whatever
 // the partition, and writes into an owned temporary, so each neuron's numbers are the same bits
 // on any number of ranks; the blocks' shares of the output are then added in block order.
+//
+// Speed (docs/BENCHMARKS.md): a block's φ(Z) (and Z, where φ′ is not a function of φ) is kept
+// in its own workspace between the forward and the backward pass, nothing is copied into
+// whole-network matrices, and the backward pass visits the blocks in reverse, starting with
+// those the forward pass left in cache.
 double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* grad) const {
   const auto W1 = W1a(theta);
   const auto V = W2(theta);
   const Eigen::Index P = Xa_.cols(), m = shape_.outputs;
-  A_.resize(shape_.width, P);
-  if (grad) dA_.resize(shape_.width, P);
+  const bool keep_z = grad && !act_.derivative_from_value();
+  const bool lanes = path_ == Path::lanes;
+  if (blocks_.size() < std::size_t(part_.local_blocks())) blocks_.resize(part_.local_blocks());
+  if (lanes) prepare_lanes(V.data());
   share_.resize(m * P + 1, part_.local_blocks());
   for_each_block(shape_.width, [&](int first, int count) {
-    Zb_.noalias() = W1.middleRows(first, count) * Xa_;
-    act_.apply(Zb_, Ab_, grad ? &dAb_ : nullptr);
-    A_.middleRows(first, count) = Ab_;
-    if (grad) dA_.middleRows(first, count) = dAb_;
-    Fb_.noalias() = V.middleCols(first, count) * Ab_;  // this block's share of W2 φ(Z), m×P
     const int b = first / kNeuronBlock;
+    BlockWork& w = blocks_[b];
+    Eigen::MatrixXd& Z = keep_z ? w.Z : Zb_;
+    if (lanes) {
+      forward_lanes(W1.data(), shape_.width, first, count, w, Z);
+    } else {
+      Z.noalias() = W1.middleRows(first, count) * Xa_;
+      act_.apply(Z, w.A);
+      Fb_.noalias() = V.middleCols(first, count) * w.A;  // this block's share of W2 φ(Z), m×P
+    }
     share_.col(b).head(m * P) = Eigen::Map<const Eigen::VectorXd>(Fb_.data(), m * P);
     double w1 = 0.0;
     for (Eigen::Index j = 0; j < W1.cols(); ++j) {
@@ -60,19 +72,25 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
   const Eigen::VectorXd total = part_.sum_blocks(share_);
   R_ = Y_ - Eigen::Map<const Eigen::MatrixXd>(total.data(), m, P);  // residual Y − W2 φ(Z), m×P
   const double loss = 0.5 * R_.squaredNorm() + total(m * P);
-  if (grad) {
-    grad->resize(shape_.size());
-    Eigen::Map<Eigen::MatrixXd> gW1(grad->data(), shape_.width, shape_.inputs);
-    Eigen::Map<Eigen::MatrixXd> gW2(grad->data() + W1.size(), shape_.outputs, shape_.width);
-    for_each_block(shape_.width, [&](int first, int count) {
-      Fb_.noalias() = R_ * A_.middleRows(first, count).transpose();  // m×count
-      gW2.middleCols(first, count) = lam2_ * V.middleCols(first, count) - Fb_;
-      // Back through φ: dL/dZ = −(W2ᵀR) ⊙ φ′(Z).
-      Zb_.noalias() = V.middleCols(first, count).transpose() * R_;
-      Zb_.array() *= -dA_.middleRows(first, count).array();
-      Ab_.noalias() = Zb_ * Xa_.transpose();  // count×inputs
-      gW1.middleRows(first, count) = lam1_ * W1.middleRows(first, count) + Ab_;
-    });
+  if (!grad) return loss;
+  grad->resize(shape_.size());
+  Eigen::Map<Eigen::MatrixXd> gW1(grad->data(), shape_.width, shape_.inputs);
+  Eigen::Map<Eigen::MatrixXd> gW2(grad->data() + W1.size(), shape_.outputs, shape_.width);
+  for (int b = part_.local_blocks() - 1; b >= 0; --b) {
+    const int first = b * kNeuronBlock, count = std::min(kNeuronBlock, shape_.width - first);
+    const BlockWork& w = blocks_[b];
+    if (lanes) {
+      backward_lanes(W1.data(), shape_.width, V.data(), first, count, w, keep_z ? &w.Z : nullptr, gW1.data(),
+                     gW2.data());
+      continue;
+    }
+    Fb_.noalias() = R_ * w.A.transpose();  // m×count
+    gW2.middleCols(first, count) = lam2_ * V.middleCols(first, count) - Fb_;
+    // Back through φ: dL/dZ = −(W2ᵀR) ⊙ φ′(Z).
+    Zb_.noalias() = V.middleCols(first, count).transpose() * R_;
+    act_.backprop(keep_z ? &w.Z : nullptr, w.A, Zb_);
+    Ab_.noalias() = Zb_ * Xa_.transpose();  // count×inputs
+    gW1.middleRows(first, count) = lam1_ * W1.middleRows(first, count) - Ab_;
   }
   return loss;
 }

@@ -11,6 +11,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "model/activation.hpp"
 #include "parallel/reducer.hpp"
@@ -26,9 +27,20 @@ struct TwoLayerShape {
 
 class TwoLayerLoss {
  public:
+  // How a block of neurons is computed: with Eigen's GEMM, or (the default at the paper's sizes,
+  // P ≤ 32 samples and at most 64 inputs) with eight neurons in the lanes of a SIMD vector
+  // (two_layer_lanes.cpp). Both give the same loss and gradient up to rounding.
+  enum class Path { gemm, lanes };
+  static Path default_path(Eigen::Index samples, Eigen::Index inputs) {
+    return samples <= 32 && inputs <= 64 ? Path::lanes : Path::gemm;
+  }
+
   // `width` is the whole network's N; with a Reducer over several ranks this rank holds its slice.
   TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, Activation act, int width,
                double lam1, double lam2, const Reducer& reducer = serial_reducer());
+
+  Path path() const { return path_; }
+  void set_path(Path p) { path_ = p; }  // for tests and benchmarks: the default is the fast one
 
   const TwoLayerShape& shape() const { return shape_; }  // this rank's share
   const NeuronSlice& slice() const { return part_.slice; }
@@ -74,7 +86,24 @@ class TwoLayerLoss {
   NeuronPartition part_;  // which of the network's neurons this rank holds, and over which ranks
   TwoLayerShape shape_;   // (declared after part_: its width is the slice's)
   double lam1_, lam2_;
-  mutable Eigen::MatrixXd A_, dA_, R_, share_, Zb_, Ab_, dAb_, Fb_;  // workspaces: no allocation per evaluation
+  Path path_;
+
+  // Workspaces, kept between evaluations (no allocation per evaluation): per block of neurons
+  // its φ(Z) (and Z where the backward pass needs it), and scratch shared by the blocks.
+  struct BlockWork {
+    Eigen::MatrixXd Z, A;
+  };
+  mutable std::vector<BlockWork> blocks_;
+  mutable Eigen::MatrixXd R_, share_, Zb_, Ab_, Fb_;
+  mutable Eigen::MatrixXd Vt_, Wpad_, Gv_, Gw_;  // the lane kernels' (two_layer_lanes.cpp)
+
+  // W2ᵀ into Vt_, once per evaluation. One block's forward pass (Z, A = φ(Z), the block's output share in Fb_) and backward pass
+  // (its rows of ∇W1a and columns of ∇W2) with the lane kernels; W1 has leading dimension ld.
+  void prepare_lanes(const double* V) const;
+  void forward_lanes(const double* W1, Eigen::Index ld, int first, int count, BlockWork& w,
+                     Eigen::MatrixXd& Z) const;
+  void backward_lanes(const double* W1, Eigen::Index ld, const double* V, int first, int count,
+                      const BlockWork& w, const Eigen::MatrixXd* Z, double* gW1, double* gW2) const;
 };
 
 }  // namespace absrep

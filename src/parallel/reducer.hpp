@@ -35,7 +35,7 @@ void for_each_block(int count, Fn&& fn) {
   for (int first = 0; first < count; first += kNeuronBlock) fn(first, std::min(kNeuronBlock, count - first));
 }
 
-// Σ x[i]·y[i] in an order fixed by n alone (eight interleaved partial sums, then in turn), not by
+// Σ x[i]·y[i] in an order fixed by n alone (32 interleaved partial sums, then a fixed tree), not by
 // where x and y lie in memory (as Eigen's vectorised dot is): the same bits for the same block.
 double ordered_dot(const double* x, const double* y, Eigen::Index n);
 

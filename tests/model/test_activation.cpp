@@ -3,6 +3,8 @@
 // network for every activation.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "core/errors.hpp"
 #include "core/random.hpp"
 #include "model/activation.hpp"
@@ -52,17 +54,43 @@ TEST_P(EveryActivation, TwoLayerLossGradientMatchesFiniteDifferences) {
   g.alpha = {2.0};
   g.input_dim = 11;
   const Problem pb = make_problem({2, 2, {}}, g);
-  const TwoLayerLoss loss(pb.Xa, pb.task.Y(), act, 6, 0.03, 0.02);
+  TwoLayerLoss loss(pb.Xa, pb.task.Y(), act, 6, 0.03, 0.02);
   const Eigen::VectorXd theta = 1.3 * loss.initial(5);
-  Eigen::VectorXd grad;
-  loss(theta, &grad);
-  const double h = 1e-6;
-  for (Eigen::Index j = 0; j < theta.size(); ++j) {
-    Eigen::VectorXd tp = theta, tm = theta;
-    tp(j) += h;
-    tm(j) -= h;
-    const double fd = (loss(tp, nullptr) - loss(tm, nullptr)) / (2 * h);
-    EXPECT_NEAR(grad(j), fd, 1e-7 * (1 + std::abs(fd))) << act.name() << " parameter " << j;
+  for (const auto path : {TwoLayerLoss::Path::lanes, TwoLayerLoss::Path::gemm}) {
+    loss.set_path(path);
+    Eigen::VectorXd grad;
+    loss(theta, &grad);
+    const double h = 1e-6;
+    for (Eigen::Index j = 0; j < theta.size(); ++j) {
+      Eigen::VectorXd tp = theta, tm = theta;
+      tp(j) += h;
+      tm(j) -= h;
+      const double fd = (loss(tp, nullptr) - loss(tm, nullptr)) / (2 * h);
+      EXPECT_NEAR(grad(j), fd, 1e-7 * (1 + std::abs(fd))) << act.name() << " parameter " << j;
+    }
+  }
+}
+
+// The two ways of computing a block (GEMM; neurons in SIMD lanes, the default at the paper's
+// sizes) give the same loss and gradient to rounding, at widths that end inside a SIMD vector and
+// span several blocks of neurons, and at sample counts with and without a compile-time kernel.
+TEST_P(EveryActivation, LaneAndGemmPathsAgree) {
+  const Activation act = Activation::from_name(GetParam());
+  for (const auto& [labels, per_class, width] : {std::tuple{2, 1, 6}, {3, 1, 517}, {3, 3, 300}, {5, 1, 261}}) {
+    GeometrySpec g;
+    g.kind = GeometryKind::aligned;
+    g.alpha = {1.5};
+    const Problem pb = make_problem({labels, per_class, {}}, g);
+    TwoLayerLoss loss(pb.Xa, pb.task.Y(), act, width, 0.03, 0.02);
+    ASSERT_EQ(loss.path(), TwoLayerLoss::Path::lanes);  // P ≤ 32 samples, few inputs
+    const Eigen::VectorXd theta = 1.3 * loss.initial(11);
+    Eigen::VectorXd g_lanes, g_gemm;
+    const double f_lanes = loss(theta, &g_lanes), f_only = loss(theta, nullptr);
+    loss.set_path(TwoLayerLoss::Path::gemm);
+    const double f_gemm = loss(theta, &g_gemm);
+    EXPECT_EQ(f_only, f_lanes) << act.name();
+    EXPECT_NEAR(f_lanes, f_gemm, 1e-14 * f_gemm) << act.name() << " P=" << pb.Xa.cols() << " N=" << width;
+    EXPECT_LE((g_lanes - g_gemm).norm(), 1e-14 * g_gemm.norm()) << act.name() << " P=" << pb.Xa.cols() << " N=" << width;
   }
 }
 

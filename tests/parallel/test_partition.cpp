@@ -74,10 +74,14 @@ Network small_problem(int m, double alpha, double beta) {
 // The loss and the gradient of a slice equal the serial network's, bit for bit.
 TEST(PartitionedLoss, EqualsTheSerialLossAndGradientBitwise) {
   const Network net = small_problem(3, 1.0, 0.5);
-  for (const char* act : {"relu", "tanh"})
+  using Path = TwoLayerLoss::Path;
+  for (const Path path : {Path::lanes, Path::gemm})
+  for (const char* act : {"relu", "tanh", "clipped_relu"})
     for (int width : {300, 1000, 1537}) {
-      const TwoLayerLoss serial(net.Xa, net.Y, Activation::from_name(act), width, 0.01, 0.02);
-      const TwoLayerLoss part(net.Xa, net.Y, Activation::from_name(act), width, 0.01, 0.02, world());
+      TwoLayerLoss serial(net.Xa, net.Y, Activation::from_name(act), width, 0.01, 0.02);
+      TwoLayerLoss part(net.Xa, net.Y, Activation::from_name(act), width, 0.01, 0.02, world());
+      serial.set_path(path);
+      part.set_path(path);
       const Eigen::VectorXd theta = serial.initial(7), mine = part.initial(7);
       Eigen::VectorXd g_serial, g_part;
       const double f_serial = serial(theta, &g_serial), f_part = part(mine, &g_part);
