@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/errors.hpp"
 #include "core/random.hpp"
 
 namespace absrep {
@@ -15,7 +16,13 @@ TwoLayerLoss::TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, 
       shape_{static_cast<int>(Xa.rows()), part_.slice.count, static_cast<int>(Y.rows())},
       lam1_(lam1),
       lam2_(lam2),
-      path_(default_path(Xa.cols(), Xa.rows())) {}
+      path_(lanes_support(Xa.cols(), Xa.rows(), Y.rows(), act) ? Path::lanes : Path::gemm) {}
+
+void TwoLayerLoss::set_path(Path p) {
+  require(p == Path::gemm || lanes_support(Xa_.cols(), Xa_.rows(), Y_.rows(), act_), "path",
+          "no lane kernel for this activation or size");
+  path_ = p;
+}
 
 Eigen::Map<const Eigen::MatrixXd> TwoLayerLoss::W1a(const Eigen::VectorXd& theta) const {
   return {theta.data(), shape_.width, shape_.inputs};
@@ -52,22 +59,22 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
   for_each_block(shape_.width, [&](int first, int count) {
     const int b = first / kNeuronBlock;
     BlockWork& w = blocks_[b];
-    Eigen::MatrixXd& Z = keep_z ? w.Z : Zb_;
     if (lanes) {
-      forward_lanes(W1.data(), shape_.width, first, count, w, Z);
+      share_(m * P, b) = forward_lanes(W1.data(), first, count, w, keep_z);
     } else {
+      Eigen::MatrixXd& Z = keep_z ? w.Z : Zb_;
       Z.noalias() = W1.middleRows(first, count) * Xa_;
       act_.apply(Z, w.A);
       Fb_.noalias() = V.middleCols(first, count) * w.A;  // this block's share of W2 φ(Z), m×P
+      double w1 = 0.0;
+      for (Eigen::Index j = 0; j < W1.cols(); ++j) {
+        const double* col = W1.col(j).data() + first;
+        w1 += ordered_dot(col, col, count);
+      }
+      const double* v = V.col(first).data();
+      share_(m * P, b) = 0.5 * lam1_ * w1 + 0.5 * lam2_ * ordered_dot(v, v, m * count);
     }
     share_.col(b).head(m * P) = Eigen::Map<const Eigen::VectorXd>(Fb_.data(), m * P);
-    double w1 = 0.0;
-    for (Eigen::Index j = 0; j < W1.cols(); ++j) {
-      const double* col = W1.col(j).data() + first;
-      w1 += ordered_dot(col, col, count);
-    }
-    const double* v = V.col(first).data();
-    share_(m * P, b) = 0.5 * lam1_ * w1 + 0.5 * lam2_ * ordered_dot(v, v, m * count);
   });
   const Eigen::VectorXd total = part_.sum_blocks(share_);
   R_ = Y_ - Eigen::Map<const Eigen::MatrixXd>(total.data(), m, P);  // residual Y − W2 φ(Z), m×P
@@ -78,10 +85,9 @@ double TwoLayerLoss::operator()(const Eigen::VectorXd& theta, Eigen::VectorXd* g
   Eigen::Map<Eigen::MatrixXd> gW2(grad->data() + W1.size(), shape_.outputs, shape_.width);
   for (int b = part_.local_blocks() - 1; b >= 0; --b) {
     const int first = b * kNeuronBlock, count = std::min(kNeuronBlock, shape_.width - first);
-    const BlockWork& w = blocks_[b];
+    BlockWork& w = blocks_[b];
     if (lanes) {
-      backward_lanes(W1.data(), shape_.width, V.data(), first, count, w, keep_z ? &w.Z : nullptr, gW1.data(),
-                     gW2.data());
+      backward_lanes(W1.data(), V.data(), first, count, w, keep_z, gW1.data(), gW2.data());
       continue;
     }
     Fb_.noalias() = R_ * w.A.transpose();  // m×count

@@ -27,20 +27,19 @@ struct TwoLayerShape {
 
 class TwoLayerLoss {
  public:
-  // How a block of neurons is computed: with Eigen's GEMM, or (the default at the paper's sizes,
-  // P ≤ 32 samples and at most 64 inputs) with eight neurons in the lanes of a SIMD vector
-  // (two_layer_lanes.cpp). Both give the same loss and gradient up to rounding.
+  // How a block of neurons is computed: with Eigen's GEMM, or (the default at the paper's sizes:
+  // P ≤ 32 samples, at most 64 inputs and outputs, and relu, clipped_relu, linear or tanh) with
+  // eight neurons in the lanes of a SIMD vector (two_layer_lanes.cpp). Both give the same loss
+  // and gradient up to rounding.
   enum class Path { gemm, lanes };
-  static Path default_path(Eigen::Index samples, Eigen::Index inputs) {
-    return samples <= 32 && inputs <= 64 ? Path::lanes : Path::gemm;
-  }
+  static bool lanes_support(Eigen::Index samples, Eigen::Index inputs, Eigen::Index outputs, const Activation& act);
 
   // `width` is the whole network's N; with a Reducer over several ranks this rank holds its slice.
   TwoLayerLoss(const Eigen::MatrixXd& Xa, const Eigen::MatrixXd& Y, Activation act, int width,
                double lam1, double lam2, const Reducer& reducer = serial_reducer());
 
   Path path() const { return path_; }
-  void set_path(Path p) { path_ = p; }  // for tests and benchmarks: the default is the fast one
+  void set_path(Path p);  // for tests and benchmarks (the default is the fast one); throws if unsupported
 
   const TwoLayerShape& shape() const { return shape_; }  // this rank's share
   const NeuronSlice& slice() const { return part_.slice; }
@@ -95,15 +94,15 @@ class TwoLayerLoss {
   };
   mutable std::vector<BlockWork> blocks_;
   mutable Eigen::MatrixXd R_, share_, Zb_, Ab_, Fb_;
-  mutable Eigen::MatrixXd Vt_, Wpad_, Gv_, Gw_;  // the lane kernels' (two_layer_lanes.cpp)
+  mutable Eigen::MatrixXd Vt_;  // the lane kernels' W2ᵀ (two_layer_lanes.cpp)
 
-  // W2ᵀ into Vt_, once per evaluation. One block's forward pass (Z, A = φ(Z), the block's output share in Fb_) and backward pass
-  // (its rows of ∇W1a and columns of ∇W2) with the lane kernels; W1 has leading dimension ld.
+  // W2ᵀ into Vt_, once per evaluation. One block's forward pass (w.A = φ(Z), w.Z = Z if keep_z,
+  // the block's output share in Fb_; returns its penalty ½λ1‖W1a‖² + ½λ2‖W2‖²) and backward pass
+  // (its rows of ∇W1a and columns of ∇W2, from R_) with the lane kernels.
   void prepare_lanes(const double* V) const;
-  void forward_lanes(const double* W1, Eigen::Index ld, int first, int count, BlockWork& w,
-                     Eigen::MatrixXd& Z) const;
-  void backward_lanes(const double* W1, Eigen::Index ld, const double* V, int first, int count,
-                      const BlockWork& w, const Eigen::MatrixXd* Z, double* gW1, double* gW2) const;
+  double forward_lanes(const double* W1, int first, int count, BlockWork& w, bool keep_z) const;
+  void backward_lanes(const double* W1, const double* V, int first, int count, BlockWork& w, bool keep_z,
+                      double* gW1, double* gW2) const;
 };
 
 }  // namespace absrep
