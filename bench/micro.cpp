@@ -96,8 +96,11 @@ struct Net {
   double m() const { return loss.shape().outputs; }
 };
 
-void loss_grad(benchmark::State& state, Size s) {
+// The library's loss + gradient on the path it chooses (lanes at the paper's sizes), or forced
+// onto the GEMM path (LossGradGemm/*: what the lane kernels buy).
+void loss_grad(benchmark::State& state, Size s, bool gemm) {
   Net net(s);
+  if (gemm) net.loss.set_path(TwoLayerLoss::Path::gemm);
   Eigen::VectorXd g(net.theta.size());
   for (auto _ : state) benchmark::DoNotOptimize(net.loss(net.theta, &g));
   state.counters["FLOPS"] = flops(bench::loss_grad_flops(net.N(), net.D(), net.P(), net.m()));
@@ -306,7 +309,9 @@ void register_all(bool smoke) {
 #endif
   }
   for (const Size& s : sizes) {
-    benchmark::RegisterBenchmark(("LossGrad/" + s.name).c_str(), loss_grad, s)->Unit(kMicrosecond);
+    benchmark::RegisterBenchmark(("LossGrad/" + s.name).c_str(), loss_grad, s, false)->Unit(kMicrosecond);
+    if (Net(s).loss.path() == TwoLayerLoss::Path::lanes)
+      benchmark::RegisterBenchmark(("LossGradGemm/" + s.name).c_str(), loss_grad, s, true)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("LossGradFused/" + s.name).c_str(), loss_grad_fused, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("Loss/" + s.name).c_str(), loss_only, s)->Unit(kMicrosecond);
     benchmark::RegisterBenchmark(("GradNormOrdered/" + s.name).c_str(), grad_norm, s, true)->Unit(kMicrosecond);
