@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/random.hpp"
+#include "model/finite_difference.hpp"
 #include "model/activation.hpp"
 #include "model/two_layer.hpp"
 #include "task/geometry.hpp"
@@ -59,16 +60,7 @@ TEST_P(EveryActivation, TwoLayerLossGradientMatchesFiniteDifferences) {
   for (const auto path : {TwoLayerLoss::Path::lanes, TwoLayerLoss::Path::gemm}) {
     if (path == TwoLayerLoss::Path::lanes && !TwoLayerLoss::lanes_support(pb.Xa.cols(), pb.Xa.rows(), 2, act)) continue;
     loss.set_path(path);
-    Eigen::VectorXd grad;
-    loss(theta, &grad);
-    const double h = 1e-6;
-    for (Eigen::Index j = 0; j < theta.size(); ++j) {
-      Eigen::VectorXd tp = theta, tm = theta;
-      tp(j) += h;
-      tm(j) -= h;
-      const double fd = (loss(tp, nullptr) - loss(tm, nullptr)) / (2 * h);
-      EXPECT_NEAR(grad(j), fd, 1e-7 * (1 + std::abs(fd))) << act.name() << " parameter " << j;
-    }
+    EXPECT_TRUE(testing::gradient_matches_finite_differences(loss, theta)) << act.name();
   }
 }
 

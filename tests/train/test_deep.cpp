@@ -7,6 +7,7 @@
 
 #include "metrics/metrics.hpp"
 #include "model/deep_network.hpp"
+#include "model/finite_difference.hpp"
 #include "model/two_layer.hpp"
 #include "task/geometry.hpp"
 #include "theory/closed_form.hpp"
@@ -28,16 +29,7 @@ TEST(DeepLoss, GradientMatchesFiniteDifferencesAtEveryDepth) {
       for (int l = 0; l <= L; ++l) lams.push_back(0.01 * (l + 1));
       const DeepLoss loss(pb.Xa, pb.task.Y(), Activation::from_name(act), 5, L, lams);
       const Eigen::VectorXd theta = 1.5 * loss.initial(3);
-      Eigen::VectorXd grad;
-      loss(theta, &grad);
-      const double h = 1e-6;
-      for (Eigen::Index j = 0; j < theta.size(); ++j) {
-        Eigen::VectorXd tp = theta, tm = theta;
-        tp(j) += h;
-        tm(j) -= h;
-        const double fd = (loss(tp, nullptr) - loss(tm, nullptr)) / (2 * h);
-        ASSERT_NEAR(grad(j), fd, 1e-7 * (1 + std::abs(fd))) << act << " L=" << L << " parameter " << j;
-      }
+      ASSERT_TRUE(testing::gradient_matches_finite_differences(loss, theta)) << act << " L=" << L;
     }
 }
 
