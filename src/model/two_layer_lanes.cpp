@@ -11,6 +11,7 @@
 // block's neurons, samples and inputs in a fixed order), so the neuron partition's bitwise
 // reproducibility holds as for the GEMM kernels (two_layer.cpp).
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/errors.hpp"
 #include "model/two_layer.hpp"
@@ -136,7 +137,8 @@ double lane_forward(const LaneBlock& b, double lam1, double lam2, double* F) {
   // The chunk's weights, in a plain array: assigning a Lane into an array of Lanes goes through
   // Eigen's move (two half-width stores), and reading it back as one vector stalls on store forwarding.
   alignas(64) double w[kMaxInputs * kLanes];
-  Lane pen_w[4] = {Lane::Zero(), Lane::Zero(), Lane::Zero(), Lane::Zero()}, pen_v[4] = {pen_w[0], pen_w[0], pen_w[0], pen_w[0]};
+  const Lane zero = Lane::Zero();
+  Lane pen_w[4] = {zero, zero, zero, zero}, pen_v[4] = {zero, zero, zero, zero};
   for (Index c = 0; c < b.rows; c += kLanes) {
     const Index n = std::min<Index>(kLanes, b.count - c);
     for (Index j = 0; j < D; ++j) {
@@ -272,7 +274,8 @@ decltype(auto) dispatch(Index P, ActivationKind act, Fn&& fn) {
     case ActivationKind::relu: return with_p.template operator()<ActivationKind::relu>();
     case ActivationKind::clipped_relu: return with_p.template operator()<ActivationKind::clipped_relu>();
     case ActivationKind::linear: return with_p.template operator()<ActivationKind::linear>();
-    default: return with_p.template operator()<ActivationKind::tanh>();
+    case ActivationKind::tanh: return with_p.template operator()<ActivationKind::tanh>();
+    default: throw std::logic_error("lane kernels: no kernel for this activation (lanes_support)");
   }
 }
 
